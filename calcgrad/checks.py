@@ -1,0 +1,143 @@
+"""Checks: the API every graded test cell uses.
+
+A check names what it checks, the student's half (a zero-argument function
+that calls the student's code) and the expected half (a zero-argument
+function that never touches the student's code), plus a tolerance::
+
+    from calcgrad import checks
+    x = checks.points(seed=3, n=5, low=0.5, high=3.0)
+    checks.close("d/dx x**3 at 5 random points",
+                 student=lambda: d_power(x, 3),
+                 expected=lambda: 3 * x**2,
+                 rtol=1e-6,
+                 wrong={"you returned x**3 itself, not its derivative": lambda: x**3})
+
+In the student's kernel both halves run here and a mismatch raises
+`CheckFailed` (an `AssertionError`) whose message says what is wrong.
+
+The halves are separable, which is what the grading engine relies on:
+in the sandbox only `student` runs (its value leaves as plain data,
+`calcgrad.plain`); in the trusted process only `expected`, `wrong` and
+`predicate` run, and `judge` decides. A runner object decides which
+happens (`use_runner`). Rules for test cells, so both processes can run
+the same source: student names appear only inside `student=` lambdas;
+everything else in the cell (imports, inputs) is the cell's own code.
+
+Introduced by: notebooks/01_calculus.ipynb and source/*/ (every test cell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from calcgrad.plain import capture, decode, encode
+from calcgrad.verdicts import Verdict, compare_close, compare_equal, compare_holds
+
+
+class CheckFailed(AssertionError):
+    """A check did not pass; the message says what is wrong, in words."""
+
+
+@dataclass
+class Check:
+    kind: str  # "close", "equal" or "holds"
+    name: str
+    student: Callable[[], Any] | None
+    expected: Callable[[], Any] | None = None
+    wrong: dict[str, Any] | None = None
+    predicate: Callable[[Any], Any] | None = None
+    message: str = ""
+    options: dict = field(default_factory=dict)
+
+
+class Runner(Protocol):
+    def run(self, check: Check) -> None: ...
+
+
+def _trusted_value(value: Any) -> Any:
+    """The expected side goes through the same encoding as the student's."""
+    return decode(encode(value() if callable(value) else value))
+
+
+def judge(check: Check, got: Any) -> Verdict:
+    """Decide a check from the student's decoded value. Never runs student code."""
+    if check.kind == "holds":
+        return compare_holds(check.name, got, check.predicate, check.message)
+    want = _trusted_value(check.expected)
+    wrong = {msg: _trusted_value(w) for msg, w in (check.wrong or {}).items()}
+    if check.kind == "equal":
+        return compare_equal(check.name, got, want, wrong=wrong)
+    return compare_close(check.name, got, want, wrong=wrong, **check.options)
+
+
+class LocalRunner:
+    """The student's kernel (and plain nbgrader): run both halves, raise on a mismatch."""
+
+    def run(self, check: Check) -> None:
+        __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+        verdict = judge(check, decode(capture(check.student)))
+        if not verdict.passed:
+            raise CheckFailed(verdict.message)
+        print(f"\u2714 {check.name}")
+
+
+_runner: Runner = LocalRunner()
+
+
+def use_runner(runner: Runner) -> Runner:
+    """Install a runner (the grading engine does this); returns the previous one."""
+    global _runner
+    previous, _runner = _runner, runner
+    return previous
+
+
+def _run(check: Check) -> None:
+    __tracebackhide__ = True  # noqa: F841
+    _runner.run(check)
+
+
+def close(name: str, student: Callable[[], Any], expected: Callable[[], Any] | Any, *,
+          rtol: float = 1e-5, atol: float = 1e-8, wrong: dict[str, Any] | None = None,
+          dtype: bool = False, tensor: bool = False) -> None:
+    """Numbers, lists of numbers, arrays or tensors that must agree within rtol/atol.
+
+    `wrong` maps a message naming a known mistake to the value that mistake
+    produces; a student value matching one gets that message. `dtype=True`
+    also requires the same dtype; `tensor=True` requires a torch tensor.
+    """
+    __tracebackhide__ = True  # noqa: F841
+    _run(Check("close", name, student, expected, wrong,
+               options={"rtol": rtol, "atol": atol, "dtype": dtype, "tensor": tensor}))
+
+
+def equal(name: str, student: Callable[[], Any], expected: Callable[[], Any] | Any, *,
+          wrong: dict[str, Any] | None = None) -> None:
+    """Plain values (strings, booleans, integers, lists of them) that must be equal."""
+    __tracebackhide__ = True  # noqa: F841
+    _run(Check("equal", name, student, expected, wrong))
+
+
+def holds(name: str, student: Callable[[], Any], predicate: Callable[[Any], Any],
+          message: str) -> None:
+    """A property of the student's value, judged by `predicate` on its plain data.
+
+    The predicate gets decoded plain data (numbers, lists, `calcgrad.plain.Array`)
+    and returns True, False (fails with `message`) or a string explaining the failure.
+    """
+    __tracebackhide__ = True  # noqa: F841
+    _run(Check("holds", name, student, predicate=predicate, message=message))
+
+
+def points(seed: int, n: int, low: float = -2.0, high: float = 2.0, *,
+           dtype: Any = None) -> Any:
+    """`n` seeded random points, uniform in [low, high), as a float64 tensor.
+
+    Test cells use it for fresh inputs that are the same in every process.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    dtype = dtype or torch.float64
+    return low + (high - low) * torch.rand(n, generator=gen, dtype=dtype)
+
