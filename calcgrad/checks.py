@@ -141,3 +141,33 @@ def points(seed: int, n: int, low: float = -2.0, high: float = 2.0, *,
     dtype = dtype or torch.float64
     return low + (high - low) * torch.rand(n, generator=gen, dtype=dtype)
 
+
+
+def figure_data(ax: Any) -> dict:
+    """What a matplotlib Axes shows, as plain data: the student half of a plot check.
+
+    Returns {"lines": [{"x": [...], "y": [...], "label": str}], "legend": [str],
+    "xlabel": str, "ylabel": str, "title": str, "xlim": [lo, hi]}. Lines whose
+    label starts with "_" (matplotlib's unlabeled lines) keep their data but
+    an empty label.
+    """
+    import numpy as np
+
+    lines = []
+    for line in ax.get_lines():
+        label = str(line.get_label())
+        lines.append({"x": np.asarray(line.get_xdata(), dtype=float),
+                      "y": np.asarray(line.get_ydata(), dtype=float),
+                      "label": "" if label.startswith("_") else label})
+    legend = ax.get_legend()
+    return {"lines": lines,
+            "legend": [t.get_text() for t in legend.get_texts()] if legend else [],
+            "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(), "title": ax.get_title(),
+            "xlim": [float(v) for v in ax.get_xlim()]}
+
+
+def source_of(func: Any) -> str:
+    """The source code of a student's function (for checks on *how* it was written)."""
+    import inspect
+
+    return inspect.getsource(func)

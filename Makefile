@@ -1,0 +1,40 @@
+# Calculus & Autograd — set-up, demo and tests. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# nbgrader runs `alembic` by name: the venv's bin must be on PATH.
+export PATH := $(BIN):$(PATH)
+export PYTHONWARNINGS := ignore::DeprecationWarning
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint release nbval clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@bash tools/install_system_packages.sh
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+demo: setup
+	$(BIN)/python -m calcgrad.demo
+
+lint: setup
+	$(BIN)/ruff check .
+
+nbval: setup
+	$(BIN)/pytest -q --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/pytest -q --nbval-lax source
+
+test: setup lint
+	$(BIN)/pytest -q tests
+	$(MAKE) --no-print-directory nbval
+
+# Regenerate release/ from source/ (never hand-edit release/).
+release: setup
+	$(BIN)/python tools/regenerate_release.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
