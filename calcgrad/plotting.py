@@ -198,6 +198,7 @@ def plot_tangent(
     axes = plot(grid_x, [grid_y, tangent], xlabel, ylabel,
                 legend=[name, f"tangent at x={x0:g} (slope {slope:.3g})"],
                 fmts=("-", "r--"), figsize=figsize, axes=axes)
+    axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # off the curves, as in plot_secants
     axes.plot([x0], [y0], "ko", markersize=4)
     return axes
 
@@ -241,6 +242,7 @@ def plot_secants(
     margin = 0.1 * (high - low) or 1.0
     axes = plot(grid_x, curves, xlabel, ylabel, legend=names, fmts=fmts,
                 ylim=(low - margin, high + margin), figsize=figsize, axes=axes)
+    axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))  # five names: keep them off the curves
     axes.plot([x0 + h for h in hs], [_value(f, x0 + h, xs) for h in hs], "k.")
     axes.plot([x0], [y0], "ko", markersize=4)
     return axes
