@@ -24,13 +24,17 @@ Function = Callable[[Any], Any]
 
 
 def use_svg_display() -> None:
-    """Show figures as SVG in Jupyter (sharper than PNG).
+    """Show figures as SVG in Jupyter (sharper than PNG), byte-for-byte reproducible.
+
+    The SVG gets a fixed hash salt for its element ids and no date, so a
+    re-executed notebook gives the same output (nbval compares it).
 
     Introduced by: notebooks/01_calculus.ipynb.
     """
     from matplotlib_inline import backend_inline
 
-    backend_inline.set_matplotlib_formats("svg")
+    plt.rcParams["svg.hashsalt"] = "calcgrad"
+    backend_inline.set_matplotlib_formats("svg", metadata={"Date": None})
 
 
 def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
