@@ -29,7 +29,8 @@ Introduced by: notebooks/01_calculus.ipynb and source/*/ (every test cell).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 from calcgrad.plain import capture, decode, encode
 from calcgrad.verdicts import Verdict, compare_close, compare_equal, compare_holds
@@ -75,7 +76,7 @@ class LocalRunner:
     """The student's kernel (and plain nbgrader): run both halves, raise on a mismatch."""
 
     def run(self, check: Check) -> None:
-        __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+        __tracebackhide__ = True
         verdict = judge(check, decode(capture(check.student)))
         if not verdict.passed:
             raise CheckFailed(verdict.message)
@@ -93,7 +94,7 @@ def use_runner(runner: Runner) -> Runner:
 
 
 def _run(check: Check) -> None:
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     _runner.run(check)
 
 
@@ -106,7 +107,7 @@ def close(name: str, student: Callable[[], Any], expected: Callable[[], Any] | A
     produces; a student value matching one gets that message. `dtype=True`
     also requires the same dtype; `tensor=True` requires a torch tensor.
     """
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     _run(Check("close", name, student, expected, wrong,
                options={"rtol": rtol, "atol": atol, "dtype": dtype, "tensor": tensor}))
 
@@ -114,7 +115,7 @@ def close(name: str, student: Callable[[], Any], expected: Callable[[], Any] | A
 def equal(name: str, student: Callable[[], Any], expected: Callable[[], Any] | Any, *,
           wrong: dict[str, Any] | None = None) -> None:
     """Plain values (strings, booleans, integers, lists of them) that must be equal."""
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     _run(Check("equal", name, student, expected, wrong))
 
 
@@ -125,7 +126,7 @@ def holds(name: str, student: Callable[[], Any], predicate: Callable[[Any], Any]
     The predicate gets decoded plain data (numbers, lists, `calcgrad.plain.Array`)
     and returns True, False (fails with `message`) or a string explaining the failure.
     """
-    __tracebackhide__ = True  # noqa: F841
+    __tracebackhide__ = True
     _run(Check("holds", name, student, predicate=predicate, message=message))
 
 

@@ -11,7 +11,8 @@ Introduced by: every notebook's test cells (through `calcgrad.checks`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -137,7 +138,7 @@ def _pattern_hint(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -
     return ""
 
 
-def compare_close(name: str, got: Any, want: Any, *, rtol: float, atol: float,
+def compare_close(name: str, got: Any, want: Any, *, rtol: float = 1e-5, atol: float = 1e-8,
                   wrong: dict[str, Any] | None = None, dtype: bool = False,
                   tensor: bool = False) -> Verdict:
     """Numbers, arrays or tensors that must agree within a tolerance."""

@@ -155,10 +155,14 @@ def test_set_axes_and_set_figsize():
 def test_use_svg_display_sets_the_inline_format(monkeypatch):
     from matplotlib_inline import backend_inline
 
-    formats = []
-    monkeypatch.setattr(backend_inline, "set_matplotlib_formats", formats.append)
+    calls = []
+    monkeypatch.setattr(backend_inline, "set_matplotlib_formats",
+                        lambda *formats, **kwargs: calls.append((formats, kwargs)))
+    monkeypatch.setitem(plt.rcParams, "svg.hashsalt", None)
     plotting.use_svg_display()
-    assert formats == ["svg"]
+    # SVG, with no date and a fixed hash salt: re-executed notebooks give identical bytes.
+    assert calls == [(("svg",), {"metadata": {"Date": None}})]
+    assert plt.rcParams["svg.hashsalt"] == "calcgrad"
 
 
 def line_slope_and_value_at(line, x0):

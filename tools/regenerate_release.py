@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from calcgrad.course import ASSIGNMENTS, REPO, generate, new_course  # noqa: E402
+from calcgrad.course import ASSIGNMENTS, REPO, generate, new_course
 
 
 def main(names: list[str]) -> None:

@@ -1,0 +1,105 @@
+"""The nbgrader pipeline, with plain nbgrader, in throwaway course folders.
+
+For every assignment: release/ equals a fresh `nbgrader generate_assignment`;
+the reference solution scores full marks; the blank release scores zero;
+each graded cell fails on the blank release and passes on the reference;
+the sample submissions in examples/ score what examples/<a>/expected.json says.
+All of one assignment's submissions are autograded in one nbgrader run.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+from pathlib import Path
+
+import pytest
+
+from calcgrad import course
+
+ASSIGNMENTS = course.ASSIGNMENTS
+EXAMPLES = course.REPO / "examples"
+
+
+def _examples(assignment: str) -> list[Path]:
+    return sorted((EXAMPLES / assignment).glob("*.ipynb"))
+
+
+def _expected(assignment: str) -> dict:
+    path = EXAMPLES / assignment / "expected.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """One course per assignment: generated, then reference, blank and examples autograded."""
+    assignment = request.param
+    root = course.new_course(tmp_path_factory.mktemp(assignment), (assignment,))
+    released = course.generate(root, assignment)
+    notebook = f"{assignment}.ipynb"
+    course.submit(root, assignment, "reference", root / "source" / assignment / notebook)
+    course.submit(root, assignment, "blank", released / notebook)
+    for example in _examples(assignment):
+        course.submit(root, assignment, example.stem, example, name=notebook)
+    course.nbgrader(root, "autograde", assignment, "--force")
+    return assignment, root, released, course.grades(root, assignment)
+
+
+def _auto_cells(assignment: str) -> dict[str, float]:
+    """Graded cells that nbgrader scores automatically (test cells, not written answers)."""
+    import nbformat
+
+    nb = nbformat.read(course.REPO / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    return {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader.get("points", 0))
+            for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+
+
+def test_release_is_a_fresh_generation(graded):
+    assignment, _, released, _ = graded
+    committed = course.REPO / "release" / assignment
+    cmp = filecmp.dircmp(released, committed)
+    assert not (cmp.left_only or cmp.right_only), \
+        f"release/{assignment} has different files: run `make release`"
+    for name in cmp.common_files:
+        assert (released / name).read_bytes() == (committed / name).read_bytes(), \
+            f"release/{assignment}/{name} differs from a fresh generation: run `make release`"
+
+
+def test_reference_scores_full_marks_on_every_test_cell(graded):
+    assignment, _, _, grades = graded
+    cells = _auto_cells(assignment)
+    assert cells, f"{assignment} has no autograded cells"
+    got = grades["reference"].cells
+    failed = {gid: got.get(gid) for gid, pts in cells.items() if got.get(gid) != pts}
+    assert not failed, f"reference loses points on {failed}"
+
+
+def test_blank_release_fails_every_test_cell(graded):
+    assignment, _, _, grades = graded
+    cells = _auto_cells(assignment)
+    got = grades["blank"].cells
+    passed = {gid: got.get(gid) for gid in cells if got.get(gid) != 0}
+    assert not passed, f"the blank release earns points on {passed}"
+    assert grades["blank"].score == 0
+
+
+def test_examples_score_as_expected(graded):
+    assignment, _, _, grades = graded
+    expected = _expected(assignment)
+    for example in _examples(assignment):
+        assert example.stem in expected, f"{example} has no entry in expected.json"
+        want = expected[example.stem]["score"]
+        assert grades[example.stem].score == pytest.approx(want), \
+            f"{example.name}: scored {grades[example.stem].score}, expected {want}: " \
+            f"{grades[example.stem].cells}"
+
+
+def test_example_scores_are_between_blank_and_reference(graded):
+    """The samples are realistic: neither all zero nor all full marks, overall."""
+    assignment, _, _, grades = graded
+    scores = [grades[e.stem].score for e in _examples(assignment)]
+    if len(scores) < 2:
+        pytest.skip(f"{assignment} has fewer than two sample submissions yet")
+    assert min(scores) < grades["reference"].score
+    assert max(scores) > 0
