@@ -16,13 +16,16 @@ from pathlib import Path
 import pytest
 
 from calcgrad import course
+from calcgrad.demo import readable_notebook
 
 ASSIGNMENTS = course.ASSIGNMENTS
 EXAMPLES = course.REPO / "examples"
 
 
 def _examples(assignment: str) -> list[Path]:
-    return sorted((EXAMPLES / assignment).glob("*.ipynb"))
+    """The readable sample submissions (a corrupt one is there on purpose, for the demo)."""
+    return [p for p in sorted((EXAMPLES / assignment).glob("*.ipynb"))
+            if readable_notebook(p) is None]
 
 
 def _expected(assignment: str) -> dict:
@@ -103,3 +106,8 @@ def test_example_scores_are_between_blank_and_reference(graded):
         pytest.skip(f"{assignment} has fewer than two sample submissions yet")
     assert min(scores) < grades["reference"].score
     assert max(scores) > 0
+
+
+def test_corrupt_sample_is_named_in_one_line():
+    problem = readable_notebook(EXAMPLES / "ps1_calculus" / "erin.ipynb")
+    assert problem is not None and problem.startswith("not valid JSON")
