@@ -54,7 +54,7 @@ def submit_examples(root: Path, assignment: str) -> tuple[list[str], list[str]]:
 def table(rows: list[tuple[str, str, str, str]]) -> str:
     header = ("student", "assignment", "score / max", "status")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*header), line.format(*("-" * w for w in widths))]
     out += [line.format(*r) for r in rows]
     return "\n".join(out)
