@@ -34,10 +34,12 @@ ERROR_HINTS = [
      "or reduce it to a scalar first, e.g. `y.sum().backward()`."),
     ("RuntimeError", "backward through the graph a second time",
      "The graph was freed by the first backward(); pass `retain_graph=True` to the first call "
-     "if you need to run backward twice."),
+     "if you need to run backward twice (or, if a tensor should act as a constant, "
+     "`.detach()` it so that backward does not run through it)."),
     ("RuntimeError", "does not require grad and does not have a grad_fn",
      "The tensor you differentiate was not built from a tensor with requires_grad=True "
-     "(call `x.requires_grad_()` first, and do not `.detach()` it on the way)."),
+     "(call `x.requires_grad_()` first, and do not `.detach()` it on the way). "
+     "For a second derivative, the first pass needs `create_graph=True`."),
     ("RuntimeError", "a leaf Variable that requires grad is being used in an in-place operation",
      "You changed a tensor that requires grad in place; wrap the update in `torch.no_grad()`, "
      "or build a new tensor."),

@@ -7,6 +7,7 @@ student would get.
 
 from __future__ import annotations
 
+import linecache
 from pathlib import Path
 
 import nbformat
@@ -29,6 +30,13 @@ def code_cells(path: Path) -> list:
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
+def _compile(src: str, filename: str):
+    """Compile a cell and register its source, so that inspect.getsource (checks.source_of)
+    works on functions it defines, as it does in Jupyter."""
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    return compile(src, filename, "exec")
+
+
 def run_until(path: Path, test_id: str, replace: dict[str, str] | None = None) -> dict:
     """Run the code cells before `test_id` (errors in them are ignored, as a student's
     demo cells may fail); returns the namespace."""
@@ -40,7 +48,7 @@ def run_until(path: Path, test_id: str, replace: dict[str, str] | None = None) -
             return ns
         src = replace.get(gid, cell.source)
         try:
-            exec(compile(src, f"<cell {gid}>", "exec"), ns)
+            exec(_compile(src, f"<cell {gid}>"), ns)
         except Exception:  # noqa: BLE001 - a wrong answer's demo cell may raise anything
             pass
     raise KeyError(f"{path.name} has no cell with grade_id {test_id!r}")
@@ -57,7 +65,7 @@ def failure(path: Path, test_id: str, replace: dict[str, str] | None = None) -> 
     """The message of the CheckFailed the test cell raises, or None when it passes."""
     ns = run_until(path, test_id, replace)
     try:
-        exec(compile(test_cell_source(path, test_id), f"<cell {test_id}>", "exec"), ns)
+        exec(_compile(test_cell_source(path, test_id), f"<cell {test_id}>"), ns)
     except CheckFailed as exc:
         return str(exc)
     return None
