@@ -38,7 +38,7 @@ ERROR_HINTS = [
      "`.detach()` it so that backward does not run through it)."),
     ("RuntimeError", "does not require grad and does not have a grad_fn",
      "The tensor you differentiate was not built from a tensor with requires_grad=True "
-     "(call `x.requires_grad_()` first, and do not `.detach()` it on the way). "
+     "(call `x.requires_grad_()` first, and do not `.detach()` it or take `.data` on the way). "
      "For a second derivative, the first pass needs `create_graph=True`."),
     ("RuntimeError", "a leaf Variable that requires grad is being used in an in-place operation",
      "You changed a tensor that requires grad in place; wrap the update in `torch.no_grad()`, "
