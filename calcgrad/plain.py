@@ -84,13 +84,14 @@ def _encode_ndarray(arr: np.ndarray, origin: str, dtype_name: str, **meta: Any) 
         return {"kind": "opaque", "type": f"array of {arr.dtype}", "reason": "unsupported dtype"}
     if arr.nbytes > MAX_ARRAY_BYTES:
         return {"kind": "opaque", "type": f"array of shape {list(arr.shape)}", "reason": "too large"}
+    shape = [int(n) for n in arr.shape]  # before ascontiguousarray, which makes 0-d arrays 1-d
     arr = np.ascontiguousarray(arr)
     return {
         "kind": "array",
         "origin": origin,
         "dtype": dtype_name,
         "npdtype": arr.dtype.str,
-        "shape": [int(n) for n in arr.shape],
+        "shape": shape,
         "data": base64.b64encode(arr.tobytes()).decode("ascii"),
         **meta,
     }
