@@ -163,6 +163,12 @@ def compare_close(name: str, got: Any, want: Any, *, rtol: float = 1e-5, atol: f
         if got_arr.size == want_arr.size == 1:
             got_arr = got_arr.reshape(want_arr.shape)
         else:
+            for message, wrong_value in (wrong or {}).items():  # a known mistake of another shape
+                wrong_arr = as_numeric(wrong_value)
+                if wrong_arr is not None and wrong_arr.size == got_arr.size and \
+                        _all_close(got_arr.reshape(wrong_arr.shape), wrong_arr, rtol, atol):
+                    return Verdict(False, f"{name}: {message}\n  shape {tuple(got_arr.shape)}, "
+                                          f"expected {tuple(want_arr.shape)}.")
             hint = ""
             if got_arr.ndim == 2 and got_arr.shape[::-1] == want_arr.shape:
                 hint = "\n  Hint: the shape is transposed."
