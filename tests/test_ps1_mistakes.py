@@ -1,0 +1,339 @@
+"""Problem set 1: the reference passes every check, and typical mistakes get messages that name them.
+
+Each case replaces part of one solution cell of source/ps1_calculus with a
+common wrong answer, runs the notebook in-process up to a test cell and
+asserts that the check fails with a message naming the mistake. The test
+cells themselves are checked against the rules for test cells (what names
+they may use outside `student=` lambdas, seeded inputs, a check at the end).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+
+from nbexec import code_cells, failure, grade_id, source_notebook
+
+matplotlib.use("Agg")
+
+PS1 = source_notebook("ps1_calculus")
+
+# Names a test cell may use from earlier cells (rule 3).
+ALLOWED_NAMES = frozenset({"math", "np", "torch", "checks"}) | frozenset(dir(builtins))
+# Random generators that need an explicit seeded generator (rule 4).
+UNSEEDED = {("torch", "rand"), ("torch", "randn"), ("torch", "randint"), ("torch", "randperm"),
+            ("torch", "normal"), ("np.random", "*"), ("random", "*")}
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return "?"
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Every name the cell binds itself: assignments, defs, arguments, loop targets, imports."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _student_nodes(tree: ast.AST) -> set[int]:
+    """ids of every node inside a `student=` argument."""
+    inside = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "student":
+                    inside.update(id(n) for n in ast.walk(kw.value))
+    return inside
+
+
+def _is_check_call(stmt: ast.stmt) -> bool:
+    """A call checks.something(...), or a loop whose last line is one."""
+    if isinstance(stmt, ast.For):
+        return _is_check_call(stmt.body[-1])
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        _dotted(stmt.value.func).startswith("checks.")
+
+
+def test_cell_rule_violations(path: Path) -> list[str]:
+    """Problems with the graded test cells of a source notebook, per the rules for test cells.
+
+    Rules 1-3: outside `student=` lambdas a test cell uses only names it binds
+    itself, math/np/torch/checks and builtins. Rule 4: no unseeded random
+    generators. Rules 5-6: a one-line comment first, a check call last, and a
+    visible check before `### BEGIN HIDDEN TESTS`. Reusable for any assignment.
+    """
+    problems = []
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        gid, src = meta["grade_id"], cell.source
+        tree = ast.parse(src)
+        inside, bound = _student_nodes(tree), _bound_names(tree)
+        for node in ast.walk(tree):
+            if id(node) in inside:
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
+                    node.id not in bound and node.id not in ALLOWED_NAMES:
+                problems.append(f"{gid}: uses {node.id!r} outside a student= lambda (line {node.lineno})")
+            if isinstance(node, ast.Call):
+                name = _dotted(node.func)
+                module, _, func = name.rpartition(".")
+                seeded = any(kw.arg == "generator" for kw in node.keywords)
+                if not seeded and ((module, func) in UNSEEDED or (module, "*") in UNSEEDED):
+                    problems.append(f"{gid}: {name}() without a seeded generator (line {node.lineno})")
+        if not src.startswith("# "):
+            problems.append(f"{gid}: does not start with a one-line comment saying what it checks")
+        if not tree.body or not _is_check_call(tree.body[-1]):
+            problems.append(f"{gid}: the last statement is not a check call")
+        visible = src.split("### BEGIN HIDDEN TESTS")[0]
+        if not any(_is_check_call(s) for s in ast.parse(visible).body):
+            problems.append(f"{gid}: no visible check before the hidden tests")
+    return problems
+
+
+test_cell_rule_violations.__test__ = False  # a helper for any assignment, not a test itself
+
+
+def test_ps1_test_cells_follow_the_rules():
+    assert test_cell_rule_violations(PS1) == []
+
+
+def test_rule_checker_catches_violations(tmp_path):
+    """The rule checker can fail: a cell that breaks every rule is reported for each."""
+    bad = nbformat.v4.new_code_cell(
+        "x = torch.rand(3)\nchecks.close('x', student=lambda: f(x), expected=lambda: f(x))\n"
+        "d_power(x, 2)",
+        metadata={"nbgrader": {"grade": True, "grade_id": "bad_tests", "points": 1}})
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[bad]), str(path))
+    problems = "\n".join(test_cell_rule_violations(path))
+    assert "uses 'f' outside" in problems
+    assert "uses 'd_power' outside" in problems
+    assert "torch.rand() without a seeded generator" in problems
+    assert "one-line comment" in problems
+    assert "last statement is not a check call" in problems
+
+
+def _graded_test_ids() -> list[str]:
+    return [grade_id(c) for c in code_cells(PS1)
+            if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _quiet_failure(test_id: str, replace: dict[str, str] | None = None) -> str | None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return failure(PS1, test_id, replace)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    from matplotlib import pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.mark.parametrize("test_id", _graded_test_ids())
+def test_reference_passes(test_id):
+    assert _quiet_failure(test_id) is None
+
+
+def _solution_source(solution_id: str) -> str:
+    for cell in code_cells(PS1):
+        if grade_id(cell) == solution_id:
+            return cell.source
+    raise KeyError(solution_id)
+
+
+def _edit(solution_id: str, *swaps: tuple[str, str]) -> dict[str, str]:
+    """The reference solution cell with some text swapped for a wrong answer."""
+    src = _solution_source(solution_id)
+    for old, new in swaps:
+        assert old in src, f"{solution_id} no longer contains {old!r}"
+        src = src.replace(old, new)
+    return {solution_id: src}
+
+
+FLAT = '''
+def flat_function(x):
+    return {body}
+
+
+flat_point = {x0}
+'''
+
+# (test cell, solution cell, swaps, a phrase the message must contain)
+MISTAKES = [
+    # Exercise 1
+    ("ex1a_constant_tests", "ex1a_constant_solution", [("torch.zeros_like(x)", "c + 0 * x")],
+     "constant c itself"),
+    ("ex1a_constant_tests", "ex1a_constant_solution", [("torch.zeros_like(x)", "torch.ones_like(x)")],
+     "not 1"),
+    ("ex1_power_tests", "ex1_power_solution", [("n * x ** (n - 1)", "x ** n")], "x**3 itself"),
+    ("ex1_power_tests", "ex1_power_solution", [("n * x ** (n - 1)", "n * x ** n")], "exponent is off"),
+    ("ex1_power_tests", "ex1_power_solution", [("n * x ** (n - 1)", "x ** (n - 1)")],
+     "factor n is missing"),
+    ("ex1c_exp_tests", "ex1c_exp_solution", [("torch.exp(x)", "x * torch.exp(x - 1)")], "power rule"),
+    ("ex1c_exp_tests", "ex1c_exp_solution", [("torch.exp(x)", "torch.exp(x) * torch.log(x)")],
+     "ln(e) = 1"),
+    ("ex1d_log_tests", "ex1d_log_solution", [("1 / x", "torch.log(x)")], "log(x) itself"),
+    ("ex1d_log_tests", "ex1d_log_solution", [("1 / x", "-1 / x")], "sign error"),
+    ("ex1d_log_tests", "ex1d_log_solution", [("1 / x", "1 / (x * math.log(10))")], "log10"),
+    # Exercise 2
+    ("ex2_sum_tests", "ex2_rules_solution", [("df(x) + dg(x)", "f(x) + g(x)")], "the sum itself"),
+    ("ex2_sum_tests", "ex2_rules_solution", [("df(x) + dg(x)", "df(x) * dg(x)")],
+     "not f'(x) * g'(x)"),
+    ("ex2_product_tests", "ex2_rules_solution", [("df(x) * g(x) + f(x) * dg(x)", "df(x) * dg(x)")],
+     "not the product of the derivatives"),
+    ("ex2_product_tests", "ex2_rules_solution", [("df(x) * g(x) + f(x) * dg(x)", "df(x) * g(x)")],
+     "only half of the product rule"),
+    ("ex2_quotient_tests", "ex2_rules_solution",
+     [("(df(x) * g(x) - f(x) * dg(x)) / g(x) ** 2", "(f(x) * dg(x) - df(x) * g(x)) / g(x) ** 2")],
+     "opposite sign"),
+    ("ex2_quotient_tests", "ex2_rules_solution",
+     [("(df(x) * g(x) - f(x) * dg(x)) / g(x) ** 2", "(df(x) * g(x) + f(x) * dg(x)) / g(x) ** 2")],
+     "with a minus"),
+    ("ex2_quotient_tests", "ex2_rules_solution",
+     [("(df(x) * g(x) - f(x) * dg(x)) / g(x) ** 2", "(df(x) * g(x) - f(x) * dg(x)) / g(x)")],
+     "denominator"),
+    # Exercise 3
+    ("ex3_constant_multiple_tests", "ex3_constant_multiple_solution",
+     [("return 0 * t", "return 1 + 0 * t")], "g'(x) = 0, not 1"),
+    ("ex3_constant_multiple_tests", "ex3_constant_multiple_solution",
+     [("return d_product(f, g, df, dg, x)", "return df(x)")], "factor c is missing"),
+    # Exercise 4
+    ("ex4_x_to_the_x_tests", "ex4_x_to_the_x_solution",
+     [("x**x * (torch.log(x) + 1)", "x * x ** (x - 1)")], "power rule"),
+    ("ex4_x_to_the_x_tests", "ex4_x_to_the_x_solution",
+     [("x**x * (torch.log(x) + 1)", "x**x * torch.log(x)")], "rule for a**x"),
+    # Exercise 6
+    ("ex6_derivative_tests", "ex6_tangent_solution", [("3 * x**2 + 1 / x**2", "3 * x**2 - 1 / x**2")],
+     "sign error in the second term"),
+    ("ex6_derivative_tests", "ex6_tangent_solution", [("3 * x**2 + 1 / x**2", "3 * x**2")],
+     "only x**3"),
+    ("ex6_tangent_tests", "ex6_tangent_solution", [("f(x0) - slope * x0", "f(x0) + slope * x0")],
+     "sign error in the intercept"),
+    ("ex6_tangent_tests", "ex6_tangent_solution", [("f(x0) - slope * x0", "f(x0)")], "not f(x0)"),
+    ("ex6_tangent_tests", "ex6_tangent_solution",
+     [("return slope, f(x0) - slope * x0", "return f(x0) - slope * x0, slope")], "swapped"),
+    ("ex6_plot_tests", "ex6_plot_solution",
+     [("torch.linspace(0.25, 2.0, 100)", "torch.linspace(-2.0, 2.0, 100)")], "crosses x = 0"),
+    ("ex6_plot_tests", "ex6_plot_solution",
+     [(',\n                         legend=["f(x) = x³ − 1/x", "tangent at x = 1"]', "")], "add a legend"),
+    ("ex6_plot_tests", "ex6_plot_solution", [("slope * x + intercept", "slope * x - intercept")],
+     "is the tangent y = 4x - 4"),
+    # Exercise 7
+    ("ex7_gradient_tests", "ex7_gradient_solution", [("5 * torch.exp(x[1])", "torch.exp(x[1])")],
+     "factor 5 is missing"),
+    ("ex7_gradient_tests", "ex7_gradient_solution", [("6 * x[0]", "3 * x[0] ** 2")],
+     "not their derivatives"),
+    ("ex7_gradient_tests", "ex7_gradient_solution",
+     [("[6 * x[0], 5 * torch.exp(x[1])]", "[5 * torch.exp(x[1]), 6 * x[0]]")], "swapped"),
+    # Exercise 8
+    ("ex8_norm_tests", "ex8_norm_solution", [("return x / norm", "return 2 * x")],
+     "gradient of ||x||**2"),
+    ("ex8_norm_tests", "ex8_norm_solution", [("return x / norm", "return x / norm**2")],
+     "not ||x||**2"),
+    ("ex8_norm_tests", "ex8_norm_solution", [("return x / norm", "return x / (2 * norm)")],
+     "factors 2 cancel"),
+    ("ex8_zero_tests", "ex8_norm_solution",
+     [("    if norm == 0:\n        return torch.zeros_like(x)\n", "")], "divide 0 by ||x|| = 0"),
+    ("ex8_zero_tests", "ex8_norm_solution", [("torch.zeros_like(x)", "torch.ones_like(x)")],
+     "convention here is the zero vector"),
+    # Exercise 9
+    ("ex9_chain_tests", "ex9_chain_solution",
+     [(" + du_dz * 2 * a", ""), (" + du_dz * (-1)", "")], "path through z is missing"),
+    ("ex9_chain_tests", "ex9_chain_solution", [("du_dy * 1", "0"), ("du_dy * 2 * b", "0")],
+     "path through y is missing"),
+    ("ex9_chain_tests", "ex9_chain_solution", [("return du_da, du_db", "return du_db, du_da")],
+     "(du/da, du/db)"),
+    # Exercise 10
+    ("ex10_inverse_tests", "ex10_inverse_solution", [("x = f10_inverse(y)", "x = y")],
+     "evaluated f' at y"),
+    ("ex10_inverse_tests", "ex10_inverse_solution", [("return 1 / (3 * x**2 + 1)", "return 3 * x**2 + 1")],
+     "reciprocal is missing"),
+    # Exercise 11
+    ("ex11_step_tests", "ex11_step_solution",
+     [("h = 1e-5\n", "h = 1e-3\n"), ("(f(x + h) - f(x - h)) / (2 * h)", "(f(x + h) - f(x)) / h")],
+     "forward difference"),
+    ("ex11_step_tests", "ex11_step_solution",
+     [("h = 1e-5\n", "h = 1e-13\n"), ("(f(x + h) - f(x - h)) / (2 * h)", "(f(x + h) - f(x)) / h")],
+     "round-off"),
+    ("ex11_step_tests", "ex11_step_solution", [("h = 1e-5\n", "h = 0.1\n")], "h is too large"),
+]
+
+FLAT_MISTAKES = [
+    ("0 * x + 5", "1.0", "constant"),
+    ("(x - 1) ** 2", "2.0", "not 0"),
+    ("abs(x - 1)", "1.0", "corner"),
+]
+
+
+@pytest.mark.parametrize("test_id, solution_id, swaps, phrase", MISTAKES,
+                         ids=[f"{m[0]}-{m[3]}" for m in MISTAKES])
+def test_mistake_is_named(test_id, solution_id, swaps, phrase):
+    message = _quiet_failure(test_id, _edit(solution_id, *swaps))
+    assert message is not None, f"{test_id} passed a wrong answer ({swaps})"
+    assert phrase in message, message
+
+
+@pytest.mark.parametrize("body, x0, phrase", FLAT_MISTAKES)
+def test_flat_point_mistake_is_named(body, x0, phrase):
+    message = _quiet_failure("ex5_flat_tests", {"ex5_flat_solution": FLAT.format(body=body, x0=x0)})
+    assert message is not None and phrase in message, message
+
+
+def test_flat_point_accepts_other_honest_choices():
+    """Exercise 5 is the student's choice: other correct answers pass too."""
+    for body, x0 in (("x**3", "0.0"), ("torch.cos(x)", "math.pi"), ("100 * (x + 2) ** 2 + 7", "-2.0")):
+        src = FLAT.format(body=body, x0=x0)
+        assert _quiet_failure("ex5_flat_tests", {"ex5_flat_solution": src}) is None, body
+
+
+def test_every_exercise_has_at_least_two_named_mistakes():
+    per_cell: dict[str, int] = {}
+    for test_id, *_ in MISTAKES:
+        per_cell[test_id] = per_cell.get(test_id, 0) + 1
+    per_cell["ex5_flat_tests"] = len(FLAT_MISTAKES)
+    exercises: dict[str, int] = {}
+    for test_id, n in per_cell.items():
+        ex = test_id.split("_")[0].rstrip("abcd")
+        exercises[ex] = exercises.get(ex, 0) + n
+    assert sorted(exercises, key=lambda e: int(e[2:])) == [f"ex{i}" for i in range(1, 12)]
+    assert all(n >= 2 for n in exercises.values()), exercises
+    for test_id in _graded_test_ids():
+        assert per_cell.get(test_id, 0) >= 2, f"{test_id} has fewer than two named mistakes"
+
+
+def test_points_and_total_are_stated():
+    nb = nbformat.read(PS1, as_version=4)
+    points = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
+                 if c.metadata.get("nbgrader", {}).get("grade"))
+    assert points == 35
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "**35**" in text and "31 checked automatically" in text
+    for i in range(1, 12):
+        assert f"## Exercise {i} (" in text
