@@ -1,0 +1,83 @@
+"""notebooks/02_autograd.ipynb: covers what §2.5 asks for, and its stored outputs stay clean.
+
+nbval re-executes the notebook and compares outputs (`make nbval`); these
+tests check what nbval cannot: that the topics are there, that no stored
+output is an error or a warning, and that the key numbers are the right ones.
+"""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from calcgrad.course import REPO
+
+LECTURE = REPO / "notebooks" / "02_autograd.ipynb"
+
+
+@pytest.fixture(scope="module")
+def cells():
+    return nbformat.read(LECTURE, as_version=4).cells
+
+
+def _code(cells) -> str:
+    return "\n".join(c.source for c in cells if c.cell_type == "code")
+
+
+def _outputs(cells) -> list[str]:
+    texts = []
+    for c in cells:
+        for out in c.get("outputs", []):
+            if out.output_type == "stream":
+                texts.append(out.text)
+            elif "data" in out:
+                texts.append(out.data.get("text/plain", ""))
+    return texts
+
+
+@pytest.mark.parametrize("move", [
+    "requires_grad_(True)", "x.grad is None", ".backward()", "x.grad.zero_()",
+    "backward(gradient=", "y.sum().backward()", "torch.autograd.functional.jacobian",
+    "torch.func.jvp", ".detach()", "while b.norm()", "retain_graph=True", "create_graph=True",
+    "torch.allclose(a.grad, d / a)", "plotting.plot(",
+])
+def test_lecture_shows_each_move(cells, move):
+    assert move in _code(cells)
+
+
+def test_every_code_cell_was_executed_without_errors_or_warnings(cells):
+    for c in cells:
+        if c.cell_type != "code":
+            continue
+        assert c.execution_count is not None, c.source
+        for out in c.outputs:
+            assert out.output_type != "error", c.source
+            assert not (out.output_type == "stream" and out.name == "stderr"), c.source
+
+
+def test_deliberate_errors_are_caught_and_printed(cells):
+    printed = "\n".join(_outputs(cells))
+    assert "grad can be implicitly created only for scalar outputs" in printed
+    assert "backward through the graph a second time" in printed
+
+
+def test_worked_example_numbers(cells):
+    printed = "\n".join(_outputs(cells))
+    assert "tensor([  26., 1240.])" in printed  # v^T J for v = (1, 10, 100) at x = (1, 2)
+    assert "tensor([ 0.,  4.,  8., 12.])" in printed  # 4x
+    assert "tensor([ 0.,  8., 16., 24.])" in printed  # accumulated, and after retain_graph
+
+
+def test_sin_derivative_comes_from_one_backward_pass(cells):
+    plot_cell = next(c.source for c in cells if c.cell_type == "code" and "torch.sin(x)" in c.source)
+    assert plot_cell.count("backward") == 1 and "for " not in plot_cell and "cos" not in plot_cell
+    plot_outputs = next(c.outputs for c in cells if c.cell_type == "code" and c.source == plot_cell)
+    assert any("image/svg+xml" in out.get("data", {}) for out in plot_outputs)
+
+
+def test_float_comparisons_use_a_tolerance(cells):
+    for c in cells:
+        if c.cell_type == "code":
+            for line in c.source.splitlines():
+                if "grad ==" in line:  # only where the lecture shows why == is fragile
+                    assert "isclose" in line, line
