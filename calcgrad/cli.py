@@ -1,0 +1,155 @@
+"""The `calcgrad` command: `calcgrad autograde ASSIGNMENT`, `calcgrad feedback ASSIGNMENT`.
+
+Exit status: 0 when the batch completed (whatever the students did), 2 for a
+configuration error (no such course or assignment, no sandbox), 130 when
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from calcgrad.grading.limits import MiB, Limits
+
+WARNING = """\
+!!! WARNING: --no-sandbox: student code runs with YOUR permissions, on YOUR files,
+!!! with network access. Limits on time, memory and output still apply, and verdicts of
+!!! checks are still decided outside student code, but a hostile notebook can read
+!!! source/, the gradebook and other submissions. Use only on trusted submissions.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="calcgrad", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    grade = sub.add_parser("autograde", help="grade every submission of an assignment in a "
+                                             "sandbox, into nbgrader's gradebook")
+    grade.add_argument("assignment")
+    grade.add_argument("--course-dir", type=Path, default=None,
+                       help="the course folder (default: the folder holding nbgrader_config.py)")
+    grade.add_argument("--student", nargs="+", default=None, metavar="ID",
+                       help="grade only these students")
+    grade.add_argument("--jobs", "-j", type=int, default=None,
+                       help="submissions graded at once (default: CPU cores, within memory)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code without bubblewrap (unsafe; warns)")
+    d = Limits()
+    grade.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
+                       help="time per cell (default: nbgrader's Execute.timeout, else "
+                            f"{d.cell_seconds:g})")
+    grade.add_argument("--notebook-timeout", type=float, default=d.notebook_seconds,
+                       metavar="SECONDS", help="wall-clock and CPU time per notebook "
+                                               f"(default {d.notebook_seconds:g})")
+    grade.add_argument("--memory", type=int, default=d.memory_bytes // MiB, metavar="MIB",
+                       help=f"address space per notebook (default {d.memory_bytes // MiB})")
+    grade.add_argument("--output-limit", type=int, default=d.output_cell_bytes,
+                       metavar="BYTES", help="output kept per cell (default "
+                                             f"{d.output_cell_bytes}); per notebook: 8x")
+    grade.add_argument("--quiet", "-q", action="store_true", help="print only the table")
+
+    feedback = sub.add_parser("feedback", help="write per-student HTML feedback (no hidden "
+                                               "test source)")
+    feedback.add_argument("assignment")
+    feedback.add_argument("--course-dir", type=Path, default=None)
+    feedback.add_argument("--student", nargs="+", default=None, metavar="ID")
+    return parser
+
+
+def _default_jobs(limits: Limits) -> int:
+    cores = os.cpu_count() or 1
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        available = limits.memory_bytes * cores
+    return max(1, min(cores, available // limits.memory_bytes))
+
+
+def _limits(args, course) -> Limits:
+    cell = args.cell_timeout
+    if cell is None:
+        configured = course.config.get("Execute", {}).get("timeout")
+        cell = float(configured) if isinstance(configured, (int, float)) and configured else \
+            Limits().cell_seconds
+    return Limits(cell_seconds=cell, notebook_seconds=args.notebook_timeout,
+                  notebook_cpu_seconds=int(args.notebook_timeout),
+                  memory_bytes=args.memory * MiB, output_cell_bytes=args.output_limit,
+                  output_notebook_bytes=args.output_limit * 8)
+
+
+def autograde(args) -> int:
+    from calcgrad.grading import report
+    from calcgrad.grading.autograde import Course, Grader, Options, find_course_dir
+
+    course = Course.load(args.course_dir or find_course_dir())
+    limits = _limits(args, course)
+    if args.no_sandbox:
+        sys.stderr.write(WARNING)
+    options = Options(args.assignment, students=args.student,
+                      jobs=args.jobs or _default_jobs(limits), limits=limits,
+                      sandbox=not args.no_sandbox)
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr)
+
+    def on_row(row) -> None:
+        if not args.quiet:
+            print(f"  {row.student}: {row.values()['score']} / {row.values()['max_score']} "
+                  f"({row.status})", file=sys.stderr)
+
+    grader = Grader(course, options, log=log)
+    if not args.quiet:
+        print(f"grading {args.assignment} in {course.root} ({options.jobs} at a time, "
+              f"{'sandboxed' if options.sandbox else 'NOT SANDBOXED'})", file=sys.stderr)
+    rows = grader.run(on_row=on_row)
+    db = course.db_path()
+    folder = db.parent if db else course.root
+    path = report.write_csv(rows, folder / f"calcgrad-autograde-{args.assignment}.csv")
+    print(report.table(rows))
+    print(f"report: {path}")
+    return 0
+
+
+def feedback(args) -> int:
+    from calcgrad.grading.autograde import Course, find_course_dir
+    from calcgrad.grading.feedback import write_feedback
+
+    course = Course.load(args.course_dir or find_course_dir())
+    written = write_feedback(course, args.assignment, args.student)
+    for path in written:
+        print(path)
+    print(f"{len(written)} feedback file(s) written")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from calcgrad.grading.autograde import ConfigurationError
+    from calcgrad.grading.sandbox import SandboxUnavailable
+
+    # nbgrader runs `alembic` by name: the environment's bin must be on PATH.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    args = _parser().parse_args(argv)
+    # nbgrader's gradebook code trips SQLAlchemy warnings that say nothing about grades.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    try:
+        return {"autograde": autograde, "feedback": feedback}[args.command](args)
+    except (ConfigurationError, SandboxUnavailable) as exc:
+        print(f"calcgrad {args.command}: error: {exc}", file=sys.stderr)
+        if isinstance(exc, SandboxUnavailable):
+            print("Refusing to grade without a sandbox. Install bubblewrap (`make setup`), or "
+                  "pass --no-sandbox for trusted submissions only.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: students already reported are fully graded; the others were "
+              "left as they were. Run the command again to finish.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,569 @@
+"""`calcgrad autograde`: nbgrader's autograde pipeline with a sandbox and trusted verdicts.
+
+For each submitted notebook:
+1. read it without trusting it (`submission`), then nbgrader's own sanitize
+   preprocessors (clear outputs, dedupe ids, kernelspec, restore locked and
+   missing test cells from the gradebook, check metadata);
+2. instead of nbgrader's `Execute`: run the code cells in the sandbox, test
+   cells with their trusted halves stripped (`split`, `supervise`);
+3. decide every check-based test cell in this process from the gradebook's
+   copy of its source (`trusted`) and write its outputs so nbgrader's own
+   rule scores it; other cells keep their sandboxed outputs;
+4. nbgrader's own autograde preprocessors after `Execute` (limit output,
+   save grades to the gradebook, late penalties), with Ctrl-C held back
+   until the student's grades and autograded notebook are complete.
+Sandboxes run in parallel (`jobs`); steps 1, 3 and 4 run in this thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
+from calcgrad.grading import outputs as out
+from calcgrad.grading import split, trusted
+from calcgrad.grading.limits import Limits
+from calcgrad.grading.report import NotebookReport, Row
+from calcgrad.grading.sandbox import Sandbox
+from calcgrad.grading.submission import Unreadable, find_notebooks, read_notebook, \
+    read_timestamp
+from calcgrad.grading.supervise import RunResult, kill_all, run_job
+
+MAX_RETRIES = 2  # re-runs after a crash, each skipping the cell that crashed
+
+NOT_TAMPER = {"output truncated", "memory", "timeout"}
+
+
+class ConfigurationError(RuntimeError):
+    """The course, the assignment or the sandbox is not usable: nothing was graded."""
+
+
+# ---------------------------------------------------------------- the course
+
+def find_course_dir(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding nbgrader_config.py."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file():
+            return folder
+    raise ConfigurationError(f"no nbgrader_config.py in {here} or above; pass --course-dir")
+
+
+@dataclass
+class Course:
+    root: Path
+    config: object
+    coursedir: object
+
+    @classmethod
+    def load(cls, root: Path) -> Course:
+        from nbgrader.coursedir import CourseDirectory
+        from traitlets.config import Config
+        from traitlets.config.loader import PyFileConfigLoader
+
+        root = Path(root).resolve()
+        if not (root / "nbgrader_config.py").is_file():
+            raise ConfigurationError(f"{root} has no nbgrader_config.py")
+        config = Config()
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
+        config.CourseDirectory.root = str(root)
+        config.Exporter.default_preprocessors = []
+        return cls(root, config, CourseDirectory(config=config))
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir.db_url
+
+    def db_path(self) -> Path | None:
+        url = self.db_url
+        return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.db_url, self.coursedir.course_id)
+
+    def submitted(self, student: str, assignment: str) -> Path:
+        return Path(self.coursedir.format_path(self.coursedir.submitted_directory, student,
+                                               assignment))
+
+    def autograded(self, student: str, assignment: str) -> Path:
+        return Path(self.coursedir.format_path(self.coursedir.autograded_directory, student,
+                                               assignment))
+
+    def students(self, assignment: str) -> list[str]:
+        base = Path(self.coursedir.format_path(self.coursedir.submitted_directory, ".", "."))
+        excluded = set(filter(None, self.coursedir.student_id_exclude.split(",")))
+        found = []
+        if base.is_dir():
+            for entry in sorted(base.iterdir()):
+                if entry.is_dir() and (entry / assignment).exists() and entry.name not in excluded:
+                    found.append(entry.name)
+        return found
+
+    def preprocessors(self) -> tuple[list, list]:
+        """nbgrader's sanitize preprocessors, and its autograde ones after Execute."""
+        from nbgrader.converters import Autograde
+        from nbgrader.preprocessors import Execute
+
+        converter = Autograde(coursedir=self.coursedir, config=self.config)
+        after = list(converter.autograde_preprocessors)
+        if Execute in after:
+            after = after[after.index(Execute) + 1:]
+        return list(converter.sanitize_preprocessors), after
+
+
+def _export(config, preprocessors: list, nb: NotebookNode, resources: dict):
+    from nbconvert.exporters import NotebookExporter
+
+    exporter = NotebookExporter(config=config)
+    for pp in preprocessors:
+        exporter.register_preprocessor(pp)
+    return exporter.from_notebook_node(nb, resources=resources)
+
+
+# ----------------------------------------------------------- nbgrader's logs
+
+class _Notes(logging.Handler):
+    """nbgrader's warnings while one notebook is processed, kept as report notes."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.lines is not None:
+            self.lines.append(record.getMessage()[:300])
+
+
+_NOTES = _Notes()
+
+
+@contextlib.contextmanager
+def _collect_notes(into: list[str]):
+    from traitlets.log import get_logger
+
+    logger = get_logger()
+    if _NOTES not in logger.handlers:
+        logger.addHandler(_NOTES)
+        logger.propagate = False
+    _NOTES.lines = into
+    try:
+        yield
+    finally:
+        _NOTES.lines = None
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Ctrl-C waits until the block is done (the gradebook stays consistent)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pending.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt
+
+
+# ------------------------------------------------------------------ the jobs
+
+@dataclass
+class TestCell:
+    grade_id: str
+    source: str  # from the gradebook: the instructor's, never the student's
+    checks: bool
+
+
+@dataclass
+class NotebookJob:
+    student: str
+    notebook: str  # the notebook id (file name without .ipynb)
+    nb: NotebookNode | None = None
+    resources: dict = field(default_factory=dict)
+    job: dict = field(default_factory=dict)
+    tests: dict[int, TestCell] = field(default_factory=dict)
+    report: NotebookReport = None
+    run: RunResult | None = None
+
+
+@dataclass
+class Options:
+    assignment: str
+    students: list[str] | None = None
+    jobs: int = 1
+    limits: Limits = field(default_factory=Limits)
+    sandbox: bool = True
+
+
+class Grader:
+    def __init__(self, course: Course, options: Options, log=print):
+        self.course = course
+        self.options = options
+        self.log = log
+        self.sandbox = Sandbox(enabled=options.sandbox)
+        self.sanitize, self.after = course.preprocessors()
+        self._trusted_cache: dict[tuple[str, str], dict[str, str]] = {}
+
+    # -- checks before anything is graded
+    def check(self) -> list[str]:
+        assignment = self.options.assignment
+        db = self.course.db_path()
+        if db is not None and not db.exists():
+            raise ConfigurationError(f"no gradebook at {db}: run `nbgrader generate_assignment "
+                                     f"{assignment}` first")
+        from nbgrader.api import MissingEntry
+
+        with self.course.gradebook() as gb:
+            try:
+                names = [n.name for n in gb.find_assignment(assignment).notebooks]
+            except MissingEntry:
+                known = ", ".join(a.name for a in gb.assignments) or "none"
+                raise ConfigurationError(f"no assignment {assignment!r} in the gradebook "
+                                         f"(known: {known}); run `nbgrader generate_assignment "
+                                         f"{assignment}` first") from None
+        if not names:
+            raise ConfigurationError(f"assignment {assignment!r} has no notebooks")
+        self.sandbox.check()
+        return names
+
+    def _gradebook_sources(self, notebook: str) -> dict[str, str]:
+        key = (self.options.assignment, notebook)
+        if key not in self._trusted_cache:
+            with self.course.gradebook() as gb:
+                nb = gb.find_notebook(notebook, self.options.assignment)
+                self._trusted_cache[key] = {c.name: c.source for c in nb.source_cells}
+        return self._trusted_cache[key]
+
+    # -- step 1: read and sanitize
+    def prepare(self, student: str, names: list[str]) -> list[NotebookJob]:
+        assignment = self.options.assignment
+        folder = self.course.submitted(student, assignment)
+        base = Path(os.path.realpath(self.course.root / self.course.coursedir.submitted_directory))
+        exists = os.path.lexists(folder)
+        safe_folder = (not exists) or (folder.is_dir() and Path(os.path.realpath(folder))
+                                       == base / student / assignment)
+        found = find_notebooks(folder, names) if safe_folder and exists else {}
+        jobs = []
+        for name in names:
+            nbjob = NotebookJob(student, name, report=NotebookReport(name))
+            jobs.append(nbjob)
+            hit = found.get(name)
+            if not safe_folder:
+                nbjob.report.status = "corrupt"
+                nbjob.report.notes.append("the submission folder is a symbolic link or not a "
+                                          "folder")
+                continue
+            if hit is None or hit.path is None:
+                nbjob.report.status = "missing"
+                nbjob.report.notes.append(f"no {name}.ipynb submitted")
+                continue
+            if hit.note:
+                nbjob.report.notes.append(hit.note)
+            try:
+                nb = read_notebook(hit.path)
+            except Unreadable as exc:
+                nbjob.report.status = "corrupt"
+                nbjob.report.notes.append(f"{hit.path.name} {exc}")
+                continue
+            try:
+                self._sanitize(nbjob, nb)
+            except Exception as exc:  # noqa: BLE001 - nbgrader rejects a malformed notebook
+                nbjob.report.status = "corrupt"
+                nbjob.report.notes.append(f"nbgrader could not read its cells: "
+                                          f"{type(exc).__name__}: {str(exc)[:200]}")
+        return jobs
+
+    def _released(self, source: str) -> set[str]:
+        """A test cell's text as the student may have it: with or without hidden tests."""
+        from nbgrader.preprocessors import ClearHiddenTests
+
+        cell = nbformat.v4.new_code_cell(source)
+        try:
+            ClearHiddenTests(config=self.course.config)._remove_hidden_test_region(cell)
+        except RuntimeError:  # unbalanced markers: only the full text counts
+            pass
+        return {source.strip(), cell.source.strip()}
+
+    def _resources(self, student: str, notebook: str) -> dict:
+        return {"unique_key": notebook, "output_files_dir": f"{notebook}_files",
+                "nbgrader": {"student": student, "assignment": self.options.assignment,
+                             "notebook": notebook, "db_url": self.course.db_url}}
+
+    def _sanitize(self, nbjob: NotebookJob, nb: NotebookNode) -> None:
+        sources = self._gradebook_sources(nbjob.notebook)
+        submitted_tests = {}
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if isinstance(meta, dict) and meta.get("grade_id"):
+                submitted_tests[meta["grade_id"]] = cell.get("source", "")
+        resources = self._resources(nbjob.student, nbjob.notebook)
+        with _collect_notes(nbjob.report.notes):
+            text, resources = _export(self.course.config, self.sanitize, nb, resources)
+        nb = nbformat.reads(text, as_version=4)
+        nbjob.resources = resources
+        cells = []
+        sandbox_nb = nbformat.from_dict(nb)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            meta = cell.metadata.get("nbgrader", {})
+            source = cell.source
+            if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") in sources:
+                gid = meta["grade_id"]
+                trusted_source = sources[gid]
+                uses = split.uses_checks(trusted_source)
+                nbjob.tests[index] = TestCell(gid, trusted_source, uses)
+                if uses:
+                    source = split.strip_trusted(trusted_source)
+                if gid not in submitted_tests:
+                    nbjob.report.restored.append(gid)
+                elif submitted_tests[gid].strip() not in self._released(trusted_source):
+                    nbjob.report.edited.append(gid)
+            sandbox_nb.cells[index].source = source
+            cells.append({"index": index, "source": source})
+        nbjob.nb = nb
+        nbjob.job = {"cells": cells, "notebook_name": f"{nbjob.notebook}.ipynb",
+                     "notebook_text": nbformat.writes(sandbox_nb)}
+
+    # -- step 2: the sandbox (worker threads)
+    def execute(self, nbjob: NotebookJob, slot: int) -> RunResult:
+        limits = self.options.limits
+        started = time.monotonic()
+        skip: list[int] = []
+        run = run_job(nbjob.job, limits, self.sandbox, slot)
+        crashes = []
+        while (not run.ended and run.reason in ("crashed", "timeout", "output", "memory")
+               and run.stopped_at is not None and len(skip) < MAX_RETRIES):
+            left = limits.notebook_seconds - (time.monotonic() - started)
+            if left < 5:
+                break
+            crashes.append((run.stopped_at, run.reason, run.detail, run.cells, run.flags))
+            skip.append(run.stopped_at)
+            retry = run_job(dict(nbjob.job, skip=skip), limits, self.sandbox, slot,
+                            budget_seconds=left)
+            retry.flags |= run.flags
+            run = retry
+        run.crashes = crashes
+        run.seconds = round(time.monotonic() - started, 3)
+        return run
+
+    # -- step 3 and 4: trusted verdicts, then nbgrader's own grading (main thread)
+    def finalize(self, nbjob: NotebookJob) -> None:
+        report, run = nbjob.report, nbjob.run
+        ns = trusted.namespace()
+        earlier = {}
+        for stopped, reason, detail, cells, _ in run.crashes:
+            earlier[stopped] = (reason, detail, cells.get(stopped))
+        count = 0
+        for index, cell in enumerate(nbjob.nb.cells):
+            if cell.cell_type != "code":
+                continue
+            res = run.cells.get(index)
+            if res is not None and index not in earlier:
+                count += 1
+                cell.execution_count = count
+            else:
+                cell.execution_count = None
+            for flag in (res.flags if res else []):
+                report.flags.add(flag)
+            test = nbjob.tests.get(index)
+            if test is not None and test.checks:
+                outputs = self._trusted_outputs(nbjob, test, res, ns)
+            else:
+                outputs = out.clean_outputs(res.outputs) if res else []
+                if test is not None:
+                    report.cells.append((test.grade_id, "nbgrader rule (not tamper-proof)"))
+            if index in earlier:
+                reason, detail, _ = earlier[index]
+                outputs.append(out.error("SandboxStopped", f"{detail} (here; the notebook was "
+                                                           "run again without this cell)"))
+            elif res is None and index == run.stopped_at:
+                outputs.append(out.error("SandboxStopped", run.detail))
+            elif res is None and test is not None and not any(
+                    o.output_type == "error" for o in outputs):
+                outputs.append(out.error("NotRun", "the notebook stopped before this cell ran"))
+            for o in outputs:
+                if o.output_type == "execute_result":
+                    o.execution_count = cell.execution_count
+            cell.outputs = outputs
+        report.flags |= run.flags
+        report.seconds = run.seconds
+        report.status = self._status(run, report)
+        if run.reason and not run.ended:
+            report.notes.append(run.detail)
+        for _, _, detail, _, _ in run.crashes:
+            report.notes.append(f"{detail}; graded the rest without that cell")
+        self._save(nbjob)
+
+    def _trusted_outputs(self, nbjob: NotebookJob, test: TestCell, res, ns: dict) -> list:
+        report = nbjob.report
+        records = res.records if res else []
+        verdict = trusted.judge_cell(test.source, records, res is not None, ns,
+                                     label=f"test cell {test.grade_id}")
+        if verdict.fallback:
+            report.cells.append((test.grade_id, f"nbgrader rule (not tamper-proof): "
+                                                f"{verdict.fallback}"))
+            return out.clean_outputs(res.outputs) if res else []
+        report.problems.extend(verdict.problems)
+        report.outcomes.extend((test.grade_id, o) for o in verdict.outcomes)
+        sandboxed = out.clean_outputs(res.outputs) if res else []
+        printed = [o for o in sandboxed if o.output_type == "stream" and o.name == "stdout"]
+        # What the student's code wrote to stderr costs the cell, as under plain nbgrader.
+        warned = [o for o in sandboxed if o.output_type == "stream" and o.name == "stderr"]
+        return printed + verdict.outputs + warned
+
+    @staticmethod
+    def _status(run: RunResult, report: NotebookReport) -> str:
+        tamper = {f for f in report.flags if f not in NOT_TAMPER}
+        if tamper or report.problems or run.reason == "protocol":
+            return "tampering suspected"
+        if "memory" in report.flags or run.reason == "memory":
+            return "memory limit"
+        if "timeout" in report.flags or run.reason == "timeout":
+            return "timed out"
+        if run.reason or run.crashes:
+            return "crashed"
+        return "graded"
+
+    def _save(self, nbjob: NotebookJob) -> None:
+        with _collect_notes(nbjob.report.notes):
+            text, _ = _export(self.course.config, self.after, nbjob.nb, nbjob.resources)
+        dest = self.course.autograded(nbjob.student, self.options.assignment)
+        _write(dest / f"{nbjob.notebook}.ipynb", text)
+
+    # -- a student's submission in the gradebook
+    def open_submission(self, student: str) -> list[str]:
+        notes = []
+        folder = self.course.submitted(student, self.options.assignment)
+        timestamp, note = read_timestamp(folder) if folder.is_dir() else (None, "")
+        if note:
+            notes.append(note)
+        with self.course.gradebook() as gb:
+            gb.update_or_create_student(student)
+            if timestamp:
+                gb.update_or_create_submission(self.options.assignment, student,
+                                               timestamp=timestamp)
+            else:
+                gb.update_or_create_submission(self.options.assignment, student)
+        if timestamp:
+            dest = self.course.autograded(student, self.options.assignment)
+            _write(dest / "timestamp.txt", timestamp.isoformat(" "))
+        return notes
+
+    def zero(self, nbjob: NotebookJob) -> None:
+        """No notebook to grade: every grade of it is 0, as nbgrader does for a missing one."""
+        with self.course.gradebook() as gb:
+            sub = gb.find_submission_notebook(nbjob.notebook, self.options.assignment,
+                                              nbjob.student)
+            for grade in sub.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+            gb.db.commit()
+        stale = self.course.autograded(nbjob.student, self.options.assignment) / \
+            f"{nbjob.notebook}.ipynb"
+        if stale.is_file():
+            stale.unlink()
+
+    def row(self, student: str, jobs: list[NotebookJob], notes: list[str]) -> Row:
+        with self.course.gradebook() as gb:
+            sub = gb.find_submission(self.options.assignment, student)
+            score, max_score = sub.score, sub.max_score
+            penalty = sub.late_submission_penalty or 0.0
+        return Row(student, score, max_score, [j.report for j in jobs], notes, penalty)
+
+    # -- the batch
+    def run(self, on_row=None) -> list[Row]:
+        names = self.check()
+        students = self.options.students or self.course.students(self.options.assignment)
+        rows: list[Row] = []
+        slots = list(range(max(1, self.options.jobs)))
+        lock = threading.Lock()
+
+        def work(nbjob: NotebookJob) -> NotebookJob:
+            with lock:
+                slot = slots.pop()
+            try:
+                nbjob.run = self.execute(nbjob, slot)
+            except Exception as exc:  # noqa: BLE001 - a grader bug costs one notebook, not the batch
+                nbjob.report.status = "grader error"
+                nbjob.report.notes.append(f"{type(exc).__name__}: {exc}"[:300])
+                nbjob.run = RunResult(reason="error", detail=str(exc)[:300])
+            finally:
+                with lock:
+                    slots.append(slot)
+            return nbjob
+
+        pending: dict[str, list[NotebookJob]] = {}
+        futures: dict[Future, NotebookJob] = {}
+        pool = ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="sandbox")
+        try:
+            for student in students:
+                jobs = self.prepare(student, names)
+                pending[student] = jobs
+                for nbjob in jobs:
+                    if nbjob.report.status == "":
+                        futures[pool.submit(work, nbjob)] = nbjob
+            finished = {s for s, js in pending.items() if all(j.report.status for j in js)}
+            for student in list(finished):
+                rows.append(self._complete(student, pending.pop(student), on_row))
+            not_done = set(futures)
+            while not_done:
+                done, not_done = wait(not_done, timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                for student, jobs in list(pending.items()):
+                    if all(j.report.status or j.run is not None for j in jobs):
+                        rows.append(self._complete(student, pending.pop(student), on_row))
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            kill_all()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return rows
+
+    def _complete(self, student: str, jobs: list[NotebookJob], on_row) -> Row:
+        with _interrupts_held():
+            notes = self.open_submission(student)
+            for nbjob in jobs:
+                if nbjob.report.status == "grader error":
+                    continue
+                if nbjob.report.status:
+                    self.zero(nbjob)
+                    continue
+                try:
+                    self.finalize(nbjob)
+                except Exception as exc:  # noqa: BLE001 - a grader bug costs one notebook
+                    nbjob.report.status = "grader error"
+                    nbjob.report.notes.append(f"{type(exc).__name__}: {exc}"[:300])
+                    self.log(f"grader error on {student}/{nbjob.notebook}:\n"
+                             + traceback.format_exc())
+            row = self.row(student, jobs, notes)
+        if on_row:
+            on_row(row)
+        return row
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace a file atomically (a reader sees the old or the new one, never half)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, 0o444)
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""Per-student HTML feedback (written later in this issue)."""

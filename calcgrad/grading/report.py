@@ -1,0 +1,126 @@
+"""The report of a grading run: one row per student, printed and written as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Worst first: the status a student's row shows is the worst of its notebooks.
+STATUSES = ("grader error", "tampering suspected", "corrupt", "memory limit", "timed out",
+            "crashed", "missing", "graded")
+COLUMNS = ("student", "score", "max_score", "late_penalty", "status", "seconds", "notes")
+
+
+@dataclass
+class NotebookReport:
+    name: str
+    status: str = ""
+    notes: list[str] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)  # what the sandbox noticed
+    problems: list[str] = field(default_factory=list)  # what the trusted side noticed
+    outcomes: list = field(default_factory=list)  # (grade_id, trusted.Outcome)
+    cells: list = field(default_factory=list)  # (grade_id, how it was graded when not trusted)
+    restored: list[str] = field(default_factory=list)  # test cells missing from the submission
+    edited: list[str] = field(default_factory=list)  # test cells the student changed
+    seconds: float = 0.0
+
+    def summary(self) -> list[str]:
+        notes = []
+        if self.restored:
+            notes.append(f"restored deleted test cells: {', '.join(self.restored)}")
+        if self.edited:
+            notes.append(f"restored edited test cells: {', '.join(self.edited)}")
+        signs = sorted(f for f in self.flags if f not in ("memory", "timeout"))
+        if signs:
+            notes.append("sandbox: " + "; ".join(signs))
+        if self.problems:
+            notes.append("verdicts: " + "; ".join(dict.fromkeys(self.problems)))
+        untrusted = [gid for gid, _ in self.cells]
+        if untrusted:
+            notes.append(f"not tamper-proof (plain nbgrader rule): {', '.join(untrusted)}")
+        seen = set()
+        for note in self.notes:
+            if note and note not in seen and not note.startswith("Attribute '"):
+                seen.add(note)
+                notes.append(note)
+        return notes
+
+
+@dataclass
+class Row:
+    student: str
+    score: float
+    max_score: float
+    notebooks: list[NotebookReport]
+    notes: list[str] = field(default_factory=list)
+    late_penalty: float = 0.0
+
+    @property
+    def status(self) -> str:
+        found = [nb.status or "graded" for nb in self.notebooks] or ["missing"]
+        return min(found, key=lambda s: STATUSES.index(s) if s in STATUSES else 0)
+
+    @property
+    def seconds(self) -> float:
+        return round(sum(nb.seconds for nb in self.notebooks), 2)
+
+    def all_notes(self) -> list[str]:
+        many = len(self.notebooks) > 1
+        notes = list(self.notes)
+        for nb in self.notebooks:
+            notes += [f"{nb.name}: {n}" if many else n for n in nb.summary()]
+        return notes
+
+    def values(self) -> dict:
+        return {"student": self.student, "score": _num(self.score),
+                "max_score": _num(self.max_score), "late_penalty": _num(self.late_penalty),
+                "status": self.status, "seconds": f"{self.seconds:.1f}",
+                "notes": " | ".join(self.all_notes())}
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def table(rows: list[Row], width: int = 120) -> str:
+    """The run as a text table (notes cut to fit the width)."""
+    if not rows:
+        return "no submissions graded"
+    sw = max(7, *(len(r.student) for r in rows))
+    lines = [f"{'student':<{sw}}  {'score':>11}  {'status':<19}  {'secs':>5}  notes"]
+    for r in rows:
+        v = r.values()
+        score = f"{v['score']} / {v['max_score']}"
+        note = v["notes"]
+        room = max(20, width - sw - 45)
+        if len(note) > room:
+            note = note[:room - 3] + "..."
+        lines.append(f"{r.student:<{sw}}  {score:>11}  {v['status']:<19}  {v['seconds']:>5}  {note}")
+    counts = {}
+    for r in rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    lines.append(f"{len(rows)} submission(s): " +
+                 ", ".join(f"{n} {s}" for s, n in sorted(counts.items(),
+                                                           key=lambda kv: STATUSES.index(kv[0]))))
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[Row], path: Path) -> Path:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r.values())
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,161 @@
+"""The sandbox: a bubblewrap (`bwrap`) command that sees only what a notebook needs.
+
+Inside: /usr read-only, the Python installation, the virtual environment and
+the `calcgrad` package read-only, a fresh /proc and /dev, and a size-capped
+tmpfs at /tmp for the scratch folder. No course directory (no `source/`, no
+gradebook, no other submission), new PID, network, IPC and UTS namespaces
+(the network namespace has only its own loopback: the host's is out of
+reach), a new session, and the sandbox dies with the grader. The runner
+inside applies `setrlimit` and, when the grader runs as root, drops to an
+unprivileged uid of its own (so RLIMIT_NPROC counts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUNNER_MODULE = "calcgrad.grading.runner"
+SCRATCH = "/tmp"
+FIRST_UID = 61000  # one uid per parallel slot when the grader runs as root
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create the namespaces it needs."""
+
+
+def _calcgrad_dir() -> Path:
+    import calcgrad
+
+    return Path(calcgrad.__file__).resolve().parent
+
+
+def _python_roots() -> list[Path]:
+    """The folders the Python interpreter, its stdlib and the environment live in."""
+    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+             Path(sys.executable).resolve().parent.parent}
+    return sorted(roots)
+
+
+def _is_under(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _env(limits_home: str) -> dict:
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": f"{limits_home}/home",
+        "IPYTHONDIR": f"{limits_home}/home/.ipython",
+        "MPLCONFIGDIR": f"{limits_home}/home/.matplotlib",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "LANG": "C.UTF-8",
+        "USER": "student",
+        "LOGNAME": "student",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+    }
+    if "PYTHONWARNINGS" in os.environ:  # the kernel nbgrader starts inherits it too
+        env["PYTHONWARNINGS"] = os.environ["PYTHONWARNINGS"]
+    return env
+
+
+@dataclass
+class Sandbox:
+    """How to start the runner: inside bwrap, or (refused unless asked) without it."""
+
+    enabled: bool = True
+    bwrap: str = field(default_factory=lambda: shutil.which("bwrap") or "")
+
+    @property
+    def as_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def uid_for(self, slot: int) -> int | None:
+        """The unprivileged uid a slot's runner drops to (only when the grader is root)."""
+        return FIRST_UID + slot if self.enabled and self.as_root else None
+
+    def binds(self) -> list[str]:
+        args: list[str] = []
+        for top in ("/usr",):
+            args += ["--ro-bind", top, top]
+        for name in ("bin", "lib", "lib32", "lib64", "sbin"):
+            path = Path("/") / name
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        for name in ("ld.so.cache", "ld.so.conf", "localtime"):
+            args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        roots = _python_roots()
+        pkg = _calcgrad_dir()
+        mounts = [r for r in roots if not _is_under(r, [Path("/usr")])]
+        if not _is_under(pkg, roots):
+            mounts.append(pkg)
+        made: set[Path] = set()
+        for path in mounts:
+            for parent in reversed(path.parents):
+                if parent == Path("/") or parent in made:
+                    continue
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", str(parent)]
+            args += ["--ro-bind", str(path), str(path)]
+        return args
+
+    def command(self, limits_scratch_bytes: int) -> list[str]:
+        """The argv that starts the runner (stdin: job JSON, stdout: JSON lines)."""
+        runner = [sys.executable, "-I", "-m", RUNNER_MODULE]
+        if not self.enabled:
+            return runner
+        args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                "--unshare-uts", "--unshare-cgroup-try"]
+        if not self.as_root:
+            args += ["--unshare-user"]
+        args += ["--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
+        for key, value in _env(SCRATCH).items():
+            args += ["--setenv", key, value]
+        args += self.binds()
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--perms", "1777", "--size", str(int(limits_scratch_bytes)), "--tmpfs", SCRATCH,
+                 "--chdir", SCRATCH, "--"]
+        return args + runner
+
+    def environment(self, scratch: str) -> dict | None:
+        """The environment for Popen: None inside bwrap (it sets its own)."""
+        if self.enabled:
+            return None
+        env = dict(os.environ)
+        env.update(_env(scratch))
+        return env
+
+    def check(self) -> None:
+        """Start a sandbox once: raise SandboxUnavailable with the reason when it fails."""
+        if not self.enabled:
+            return
+        if not self.bwrap:
+            raise SandboxUnavailable("bubblewrap (bwrap) is not installed; `make setup` installs "
+                                     "it (Debian package `bubblewrap`)")
+        argv = self.command(16 * 1024 * 1024)
+        probe = argv[:argv.index("--") + 1] + [
+            sys.executable, "-I", "-c",
+            "import calcgrad, os, socket\n"
+            "s = socket.socket()\n"
+            "s.settimeout(1)\n"
+            "try:\n"
+            "    s.connect(('8.8.8.8', 53))\n"
+            "    raise SystemExit('network reachable')\n"
+            "except OSError:\n"
+            "    pass\n"]
+        try:
+            proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SandboxUnavailable(f"bwrap could not start: {exc}") from exc
+        if proc.returncode != 0:
+            raise SandboxUnavailable(f"bwrap could not start a sandbox (exit {proc.returncode}): "
+                                     f"{(proc.stderr or proc.stdout).strip()[-800:]}")
