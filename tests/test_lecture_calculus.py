@@ -1,0 +1,91 @@
+"""notebooks/01_calculus.ipynb: the facts it shows are in its stored outputs, and it reads in order.
+
+nbval re-executes the notebook and compares outputs; these tests say *what*
+the outputs must show, so that a change that keeps nbval happy but loses the
+point of a section (say, the float32 collapse) is caught.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from nbexec import REPO
+
+LECTURE = REPO / "notebooks" / "01_calculus.ipynb"
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return nbformat.read(LECTURE, as_version=4)
+
+
+def _text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif "data" in out and "text/plain" in out.data:
+            parts.append(out.data["text/plain"])
+    return "\n".join(parts)
+
+
+def _outputs(nb) -> str:
+    return "\n".join(_text(c) for c in nb.cells if c.cell_type == "code")
+
+
+def test_every_code_cell_was_executed_in_order_without_errors(nb):
+    counts = [c.execution_count for c in nb.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert all(o.output_type != "error" for o in cell.outputs), cell.source
+            assert not any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs)
+
+
+def test_sections_in_order(nb):
+    headings = [line for c in nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    assert [h.split()[1] for h in headings[:6]] == ["1", "2", "3", "4", "5", "6"]
+    assert "automatic differentiation" in headings[5].lower()
+
+
+def test_difference_quotient_table_closes_in_on_two(nb):
+    out = _outputs(nb)
+    for q in ("2.30000", "2.03000", "2.00300", "2.00030", "2.00003"):
+        assert f"quotient = {q}" in out
+
+
+def test_float32_collapses_where_float64_holds(nb):
+    out = _outputs(nb)
+    row = re.search(r"h = 1e-08\s+float32: (\S+)\s+float64: (\S+)", out)
+    assert row, "the float32/float64 table is missing"
+    assert float(row.group(1)) == 0.0  # 1 + 1e-8 == 1 in float32
+    assert abs(float(row.group(2)) - 2) < 1e-6
+
+
+def test_central_beats_forward(nb):
+    rows = re.findall(r"^(\S+)\s+(\d\.\d\de-\d\d)\s+(\d\.\d\de-\d\d)$", _outputs(nb), re.M)
+    assert len(rows) == 5
+    assert all(float(central) < float(forward) for _, forward, central in rows)
+
+
+def test_worked_derivative_and_tangent(nb):
+    sources = "\n".join(c.source for c in nb.cells)
+    assert "return 6 * x - 4" in sources and "2 * x - 3" in sources
+    assert "(2.0, 1.99999999999" in _outputs(nb)
+
+
+def test_identities_and_chain_rule_checks_hold(nb):
+    checks = [c for c in nb.cells if c.cell_type == "code" and "torch.allclose" in c.source]
+    assert len(checks) == 5  # A x, x^T A, x^T B x, ||x||^2, ||X||_F^2
+    assert all(_text(c).strip() == "True" for c in checks)
+
+
+def test_plots_are_stored_as_svg(nb):
+    svgs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if "data" in o and "image/svg+xml" in o.data]
+    assert len(svgs) == 4  # round-off, forward vs central, tangent, secants
+    assert all("<dc:date>" not in o.data["image/svg+xml"] for o in svgs)  # reproducible: no date
