@@ -76,7 +76,7 @@ def _is_check_call(stmt: ast.stmt) -> bool:
         _dotted(stmt.value.func).startswith("checks.")
 
 
-def test_cell_rule_violations(path: Path) -> list[str]:
+def rule_violations(path: Path) -> list[str]:
     """Problems with the graded test cells of a source notebook, per the rules for test cells.
 
     Rules 1-3: outside `student=` lambdas a test cell uses only names it binds
@@ -115,11 +115,10 @@ def test_cell_rule_violations(path: Path) -> list[str]:
     return problems
 
 
-test_cell_rule_violations.__test__ = False  # a helper for any assignment, not a test itself
 
 
 def test_ps1_test_cells_follow_the_rules():
-    assert test_cell_rule_violations(PS1) == []
+    assert rule_violations(PS1) == []
 
 
 def test_rule_checker_catches_violations(tmp_path):
@@ -130,7 +129,7 @@ def test_rule_checker_catches_violations(tmp_path):
         metadata={"nbgrader": {"grade": True, "grade_id": "bad_tests", "points": 1}})
     path = tmp_path / "bad.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[bad]), str(path))
-    problems = "\n".join(test_cell_rule_violations(path))
+    problems = "\n".join(rule_violations(path))
     assert "uses 'f' outside" in problems
     assert "uses 'd_power' outside" in problems
     assert "torch.rand() without a seeded generator" in problems
