@@ -115,8 +115,6 @@ def rule_violations(path: Path) -> list[str]:
     return problems
 
 
-
-
 def test_ps1_test_cells_follow_the_rules():
     assert rule_violations(PS1) == []
 
