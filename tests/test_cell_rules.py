@@ -2,9 +2,10 @@
 
 The grading engine runs the student half of each check in a sandbox and the
 expected half in a trusted process, from the same test-cell source. That works
-only if (1) student names appear only inside `student=` lambdas, (2) the rest of
-the cell uses only its own names plus math/np/torch/checks, and (3) the cell
-ends in checks, never a bare comparison (nbgrader gives a bare `False` full marks).
+only if student names appear only inside `student=` lambdas and the rest of the
+cell uses its own names plus math/np/torch/checks. The cells also start with a
+comment saying what they check, use seeded inputs, show a visible check before
+the hidden ones, and end in a check (nbgrader gives a bare `False` full marks).
 """
 
 from __future__ import annotations
@@ -17,88 +18,131 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-ALLOWED = {"math", "np", "torch", "checks"} | set(dir(builtins))
 NOTEBOOKS = sorted(REPO.glob("source/*/*.ipynb"))
 
-
-def test_cells(path: Path) -> list[tuple[str, str]]:
-    nb = nbformat.read(path, as_version=4)
-    return [(c.metadata.nbgrader["grade_id"], c.source) for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-
-
-test_cells.__test__ = False  # a helper, not a test
+# Names a test cell may use from earlier cells (rule 3).
+ALLOWED_NAMES = frozenset({"math", "np", "torch", "checks"}) | frozenset(dir(builtins))
+# Random generators that need an explicit seeded generator (rule 4).
+UNSEEDED = {("torch", "rand"), ("torch", "randn"), ("torch", "randint"), ("torch", "randperm"),
+            ("torch", "normal"), ("np.random", "*"), ("random", "*")}
 
 
-def _defined(tree: ast.AST) -> set[str]:
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return "?"
+
+
+def _bound_names(tree: ast.AST) -> set[str]:
+    """Every name the cell binds itself: assignments, defs, arguments, loop targets, imports."""
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
     return names
 
 
-def _check_calls(tree: ast.AST) -> list[ast.Call]:
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Call)
-            and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name)
-            and n.func.value.id == "checks" and n.func.attr in {"close", "equal", "holds"}]
-
-
-def rule_violations(source: str) -> list[str]:
-    """What breaks the rules in one test cell's source, in words (empty: none)."""
-    tree = ast.parse(source)
-    problems = []
-    calls = _check_calls(tree)
-    if not calls:
-        problems.append("no checks.close/equal/holds call")
-    student_parts = set()
-    for call in calls:
-        student = [k.value for k in call.keywords if k.arg == "student"]
-        if not student or not isinstance(student[0], ast.Lambda):
-            problems.append(f"line {call.lineno}: `student=` must be a lambda")
-            continue
-        student_parts.update(id(n) for n in ast.walk(student[0].body))
-    defined = _defined(tree)
+def _student_nodes(tree: ast.AST) -> set[int]:
+    """ids of every node inside a `student=` argument."""
+    inside = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
-                and id(node) not in student_parts and node.id not in defined | ALLOWED:
-            problems.append(f"line {node.lineno}: `{node.id}` used outside a student= lambda")
-    last = tree.body[-1] if tree.body else None
-    if isinstance(last, ast.Expr) and not isinstance(last.value, ast.Call):
-        problems.append("the cell ends in a bare expression (nbgrader would grade its value)")
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "student":
+                    inside.update(id(n) for n in ast.walk(kw.value))
+    return inside
+
+
+def _is_check_call(stmt: ast.stmt) -> bool:
+    """A call checks.something(...), or a loop whose last line is one."""
+    if isinstance(stmt, ast.For):
+        return _is_check_call(stmt.body[-1])
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        _dotted(stmt.value.func).startswith("checks.")
+
+
+def rule_violations(path: Path) -> list[str]:
+    """Problems with the graded test cells of a source notebook, per the rules for test cells.
+
+    Rules 1-3: outside `student=` lambdas a test cell uses only names it binds
+    itself, math/np/torch/checks and builtins. Rule 4: no unseeded random
+    generators. Rules 5-6: a one-line comment first, a check call last, and a
+    visible check before `### BEGIN HIDDEN TESTS`. Reusable for any assignment.
+    """
+    problems = []
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        gid, src = meta["grade_id"], cell.source
+        tree = ast.parse(src)
+        inside, bound = _student_nodes(tree), _bound_names(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _dotted(node.func).startswith("checks."):
+                student = [kw.value for kw in node.keywords if kw.arg == "student"]
+                if student and not isinstance(student[0], ast.Lambda):
+                    problems.append(f"{gid}: student= must be a lambda (line {node.lineno})")
+        for node in ast.walk(tree):
+            if id(node) in inside:
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
+                    node.id not in bound and node.id not in ALLOWED_NAMES:
+                problems.append(f"{gid}: uses {node.id!r} outside a student= lambda (line {node.lineno})")
+            if isinstance(node, ast.Call):
+                name = _dotted(node.func)
+                module, _, func = name.rpartition(".")
+                seeded = any(kw.arg == "generator" for kw in node.keywords)
+                if not seeded and ((module, func) in UNSEEDED or (module, "*") in UNSEEDED):
+                    problems.append(f"{gid}: {name}() without a seeded generator (line {node.lineno})")
+        if not src.startswith("# "):
+            problems.append(f"{gid}: does not start with a one-line comment saying what it checks")
+        if not tree.body or not _is_check_call(tree.body[-1]):
+            problems.append(f"{gid}: the last statement is not a check call")
+        visible = src.split("### BEGIN HIDDEN TESTS")[0]
+        if not any(_is_check_call(s) for s in ast.parse(visible).body):
+            problems.append(f"{gid}: no visible check before the hidden tests")
     return problems
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
 def test_every_test_cell_follows_the_rules(path):
-    cells = test_cells(path)
-    assert cells, f"{path} has no test cells"
-    broken = {gid: rule_violations(src) for gid, src in cells if rule_violations(src)}
-    assert not broken, f"{path.name}: {broken}"
+    assert rule_violations(path) == []
 
 
-@pytest.mark.parametrize("source, phrase", [
-    ("checks.close('a', student=lambda: f(1), expected=lambda: f(1))", "`f` used outside"),
-    ("y = f(2)\nchecks.close('a', student=lambda: y, expected=1.0)", "`f` used outside"),
-    ("checks.close('a', student=f, expected=1.0)", "must be a lambda"),
-    ("x = 1\nx == 1", "no checks"),
-    ("checks.close('a', student=lambda: 1, expected=1)\nFalse", "bare expression"),
-])
-def test_the_rules_catch_what_they_should(source, phrase):
-    assert any(phrase in p for p in rule_violations(source)), rule_violations(source)
+def _notebook_with(tmp_path: Path, source: str) -> Path:
+    cell = nbformat.v4.new_code_cell(source, metadata={
+        "nbgrader": {"grade": True, "grade_id": "bad_tests", "points": 1}})
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(path))
+    return path
 
 
-def test_a_well_formed_cell_passes():
-    source = ("x = checks.points(seed=1, n=3)\n"
-              "for n in (2, 3):\n"
-              "    checks.close(f'd_power {n}', student=lambda: d_power(x, n),\n"
-              "                 expected=lambda: n * x ** (n - 1), wrong={'m': lambda: x})\n")
-    assert rule_violations(source) == []
+def test_rule_checker_catches_violations(tmp_path):
+    """The rule checker can fail: a cell that breaks every rule is reported for each."""
+    problems = "\n".join(rule_violations(_notebook_with(tmp_path,
+        "x = torch.rand(3)\nchecks.close('x', student=lambda: f(x), expected=lambda: f(x))\n"
+        "checks.close('y', student=g, expected=1.0)\nd_power(x, 2)")))
+    assert "uses 'f' outside" in problems
+    assert "uses 'd_power' outside" in problems
+    assert "student= must be a lambda" in problems
+    assert "torch.rand() without a seeded generator" in problems
+    assert "one-line comment" in problems
+    assert "last statement is not a check call" in problems
+
+
+def test_a_well_formed_cell_passes(tmp_path):
+    assert rule_violations(_notebook_with(tmp_path,
+        "# checks d_power\nx = checks.points(seed=1, n=3)\nfor n in (2, 3):\n"
+        "    checks.close(f'd_power {n}', student=lambda: d_power(x, n),\n"
+        "                 expected=lambda: n * x ** (n - 1), wrong={'m': lambda: x})\n")) == []

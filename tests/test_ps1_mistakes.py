@@ -9,11 +9,8 @@ they may use outside `student=` lambdas, seeded inputs, a check at the end).
 
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
 import io
-from pathlib import Path
 
 import matplotlib
 import nbformat
@@ -24,116 +21,6 @@ from nbexec import code_cells, failure, grade_id, source_notebook
 matplotlib.use("Agg")
 
 PS1 = source_notebook("ps1_calculus")
-
-# Names a test cell may use from earlier cells (rule 3).
-ALLOWED_NAMES = frozenset({"math", "np", "torch", "checks"}) | frozenset(dir(builtins))
-# Random generators that need an explicit seeded generator (rule 4).
-UNSEEDED = {("torch", "rand"), ("torch", "randn"), ("torch", "randint"), ("torch", "randperm"),
-            ("torch", "normal"), ("np.random", "*"), ("random", "*")}
-
-
-def _dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{_dotted(node.value)}.{node.attr}"
-    return "?"
-
-
-def _bound_names(tree: ast.AST) -> set[str]:
-    """Every name the cell binds itself: assignments, defs, arguments, loop targets, imports."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
-
-
-def _student_nodes(tree: ast.AST) -> set[int]:
-    """ids of every node inside a `student=` argument."""
-    inside = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            for kw in node.keywords:
-                if kw.arg == "student":
-                    inside.update(id(n) for n in ast.walk(kw.value))
-    return inside
-
-
-def _is_check_call(stmt: ast.stmt) -> bool:
-    """A call checks.something(...), or a loop whose last line is one."""
-    if isinstance(stmt, ast.For):
-        return _is_check_call(stmt.body[-1])
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
-        _dotted(stmt.value.func).startswith("checks.")
-
-
-def rule_violations(path: Path) -> list[str]:
-    """Problems with the graded test cells of a source notebook, per the rules for test cells.
-
-    Rules 1-3: outside `student=` lambdas a test cell uses only names it binds
-    itself, math/np/torch/checks and builtins. Rule 4: no unseeded random
-    generators. Rules 5-6: a one-line comment first, a check call last, and a
-    visible check before `### BEGIN HIDDEN TESTS`. Reusable for any assignment.
-    """
-    problems = []
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade"):
-            continue
-        gid, src = meta["grade_id"], cell.source
-        tree = ast.parse(src)
-        inside, bound = _student_nodes(tree), _bound_names(tree)
-        for node in ast.walk(tree):
-            if id(node) in inside:
-                continue
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
-                    node.id not in bound and node.id not in ALLOWED_NAMES:
-                problems.append(f"{gid}: uses {node.id!r} outside a student= lambda (line {node.lineno})")
-            if isinstance(node, ast.Call):
-                name = _dotted(node.func)
-                module, _, func = name.rpartition(".")
-                seeded = any(kw.arg == "generator" for kw in node.keywords)
-                if not seeded and ((module, func) in UNSEEDED or (module, "*") in UNSEEDED):
-                    problems.append(f"{gid}: {name}() without a seeded generator (line {node.lineno})")
-        if not src.startswith("# "):
-            problems.append(f"{gid}: does not start with a one-line comment saying what it checks")
-        if not tree.body or not _is_check_call(tree.body[-1]):
-            problems.append(f"{gid}: the last statement is not a check call")
-        visible = src.split("### BEGIN HIDDEN TESTS")[0]
-        if not any(_is_check_call(s) for s in ast.parse(visible).body):
-            problems.append(f"{gid}: no visible check before the hidden tests")
-    return problems
-
-
-def test_ps1_test_cells_follow_the_rules():
-    assert rule_violations(PS1) == []
-
-
-def test_rule_checker_catches_violations(tmp_path):
-    """The rule checker can fail: a cell that breaks every rule is reported for each."""
-    bad = nbformat.v4.new_code_cell(
-        "x = torch.rand(3)\nchecks.close('x', student=lambda: f(x), expected=lambda: f(x))\n"
-        "d_power(x, 2)",
-        metadata={"nbgrader": {"grade": True, "grade_id": "bad_tests", "points": 1}})
-    path = tmp_path / "bad.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[bad]), str(path))
-    problems = "\n".join(rule_violations(path))
-    assert "uses 'f' outside" in problems
-    assert "uses 'd_power' outside" in problems
-    assert "torch.rand() without a seeded generator" in problems
-    assert "one-line comment" in problems
-    assert "last statement is not a check call" in problems
-
 
 def _graded_test_ids() -> list[str]:
     return [grade_id(c) for c in code_cells(PS1)
