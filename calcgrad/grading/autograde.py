@@ -259,9 +259,22 @@ class Grader:
         safe_folder = (not exists) or (folder.is_dir() and Path(os.path.realpath(folder))
                                        == base / student / assignment)
         found = find_notebooks(folder, names) if safe_folder and exists else {}
+        if safe_folder and exists:
+            graded = {f.path.name for f in found.values() if f.path is not None}
+            others = [p.name for p in sorted(folder.iterdir())
+                      if p.name not in graded and p.name != "timestamp.txt"]
+            if others:
+                shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+                extra_note = f"ignored {len(others)} other file(s) next to the notebook: {shown}"
+            else:
+                extra_note = ""
+        else:
+            extra_note = ""
         jobs = []
         for name in names:
             nbjob = NotebookJob(student, name, report=NotebookReport(name))
+            if extra_note and not jobs:
+                nbjob.report.notes.append(extra_note)
             jobs.append(nbjob)
             hit = found.get(name)
             if not safe_folder:
@@ -384,15 +397,19 @@ class Grader:
                 report.flags.add(flag)
             test = nbjob.tests.get(index)
             if test is not None and test.checks:
-                outputs = self._trusted_outputs(nbjob, test, res, ns)
+                outputs, meta = self._trusted_outputs(nbjob, test, res, ns)
             else:
                 outputs = out.clean_outputs(res.outputs) if res else []
+                meta = {"tamper_proof": False, "why": "written without calcgrad.checks"}
                 if test is not None:
                     report.cells.append((test.grade_id, "nbgrader rule (not tamper-proof)"))
+            if test is not None:
+                # What feedback shows (never the test's source), kept with the cell.
+                cell.metadata["calcgrad"] = meta
             if index in earlier:
                 reason, detail, _ = earlier[index]
-                outputs.append(out.error("SandboxStopped", f"{detail} (here; the notebook was "
-                                                           "run again without this cell)"))
+                outputs = [out.error("SandboxStopped", f"{detail} (here; the notebook was "
+                                                       "run again without this cell)")]
             elif res is None and index == run.stopped_at:
                 outputs.append(out.error("SandboxStopped", run.detail))
             elif res is None and test is not None and not any(
@@ -419,25 +436,33 @@ class Grader:
         if verdict.fallback:
             report.cells.append((test.grade_id, f"nbgrader rule (not tamper-proof): "
                                                 f"{verdict.fallback}"))
-            return out.clean_outputs(res.outputs) if res else []
+            return (out.clean_outputs(res.outputs) if res else [],
+                    {"tamper_proof": False, "why": verdict.fallback})
         report.problems.extend(verdict.problems)
         report.outcomes.extend((test.grade_id, o) for o in verdict.outcomes)
         sandboxed = out.clean_outputs(res.outputs) if res else []
         printed = [o for o in sandboxed if o.output_type == "stream" and o.name == "stdout"]
         # What the student's code wrote to stderr costs the cell, as under plain nbgrader.
         warned = [o for o in sandboxed if o.output_type == "stream" and o.name == "stderr"]
-        return printed + verdict.outputs + warned
+        meta = {"tamper_proof": True,
+                "checks": [{"name": o.name, "passed": o.passed, "message": o.message}
+                           for o in verdict.outcomes]}
+        errors = [o for o in verdict.outputs if o.output_type == "error"]
+        if errors and errors[0].ename != "CheckFailed":
+            meta["error"] = f"{errors[0].ename}: {errors[0].evalue}"
+        return printed + verdict.outputs + warned, meta
 
     @staticmethod
     def _status(run: RunResult, report: NotebookReport) -> str:
         tamper = {f for f in report.flags if f not in NOT_TAMPER}
         if tamper or report.problems or run.reason == "protocol":
             return "tampering suspected"
-        if "memory" in report.flags or run.reason == "memory":
+        reasons = {run.reason} | {crash[1] for crash in run.crashes}
+        if "memory" in report.flags or "memory" in reasons:
             return "memory limit"
-        if "timeout" in report.flags or run.reason == "timeout":
+        if "timeout" in report.flags or "timeout" in reasons:
             return "timed out"
-        if run.reason or run.crashes:
+        if reasons - {""}:
             return "crashed"
         return "graded"
 

@@ -32,7 +32,10 @@ WATCHED = [("torch", "allclose"), ("torch", "isclose"), ("torch", "equal"),
            ("json", "dumps"), ("calcgrad.plain", "encode"), ("calcgrad.plain", "capture"),
            ("calcgrad.checks", "close"), ("calcgrad.checks", "equal"),
            ("calcgrad.checks", "holds"), ("calcgrad.checks", "_run"),
-           ("calcgrad.checks", "use_runner")]
+           ("calcgrad.checks", "use_runner"), ("calcgrad.checks", "judge"),
+           ("calcgrad.checks", "compare_close"), ("calcgrad.checks", "compare_equal"),
+           ("calcgrad.checks", "compare_holds"), ("calcgrad.verdicts", "compare_close"),
+           ("calcgrad.verdicts", "compare_equal"), ("calcgrad.verdicts", "compare_holds")]
 
 
 class CellTimeout(BaseException):

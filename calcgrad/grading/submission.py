@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,8 +56,10 @@ def read_notebook(path: Path) -> NotebookNode:
             or raw.get("nbformat") != 4:
         raise Unreadable("is JSON but not a Jupyter notebook (format 4)")
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # cells without ids are normal in older notebooks
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+            nbformat.validate(nb)
     except (nbformat.ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(f"is not a valid notebook ({str(exc).splitlines()[0][:160]})") from exc
     return nb

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.sandbox import SCRATCH, Sandbox
 
-GRACE_SECONDS = 10.0  # after a cell's own limit, before the sandbox is killed
+GRACE_SECONDS = 5.0  # after a cell's own limit, before the sandbox is killed
 MAX_LINE_EXTRA = 1024 * 1024
 SIGNALS = {int(s): s.name for s in signal.Signals}
 

@@ -1,0 +1,114 @@
+"""The grading engine's parts, without a class: split, trusted verdicts, outputs, files."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import nbformat
+import pytest
+
+from calcgrad.grading import outputs, split, trusted
+from calcgrad.grading.submission import Unreadable, find_notebooks, read_notebook, \
+    read_timestamp
+from calcgrad.plain import encode
+
+CELL = '''# checks f
+x = checks.points(seed=1, n=4)
+want = 3 * x**2
+checks.close("f(x)", student=lambda: f(x), expected=lambda: want,
+             wrong={"you returned x**3": lambda: x**3})
+### BEGIN HIDDEN TESTS
+for n in (2, 3):
+    checks.close(f"g(x, {n})", lambda: g(x, n), lambda: n * x)
+checks.holds("h", student=lambda: h(), predicate=lambda got: got > 0, message="positive")
+### END HIDDEN TESTS
+'''
+
+
+def test_split_removes_every_trusted_half():
+    stripped = split.strip_trusted(CELL)
+    assert "3 * x" not in stripped and "want" not in stripped
+    assert "x**3" not in stripped and "n * x" not in stripped and "got > 0" not in stripped
+    assert "lambda: f(x)" in stripped and "lambda: g(x, n)" in stripped
+    assert stripped.count("None") == 4
+    assert split.check_calls(CELL) == 3 and split.uses_checks(CELL)
+    assert not split.uses_checks("assert f(1) == 2")
+
+
+def test_split_keeps_names_the_student_half_needs():
+    src = "x = 2\nscale = 3\nchecks.equal('f', student=lambda: f(x * scale), expected=x)"
+    assert "scale = 3" in split.strip_trusted(src)
+
+
+def record(name, value):
+    return {"name": name, "value": encode(value)}
+
+
+def ns():
+    return trusted.namespace()
+
+
+def test_trusted_replay_passes_and_fails_like_the_kernel():
+    import torch
+
+    x = torch.arange(3.0)
+    src = ("x = torch.arange(3.0)\n"
+           "checks.close('a', student=lambda: f(x), expected=lambda: 2 * x)\n"
+           "checks.close('b', student=lambda: f(x), expected=lambda: 3 * x)\n")
+    ok = trusted.judge_cell(src, [record("a", 2 * x), record("b", 3 * x)], True, ns())
+    assert [o.output_type for o in ok.outputs] == ["stream"]
+    assert ok.outputs[0].text == "\u2714 a\n\u2714 b\n" and not ok.problems
+    bad = trusted.judge_cell(src, [record("a", 2 * x), record("b", -3 * x)], True, ns())
+    assert bad.outputs[-1].output_type == "error" and bad.outputs[-1].ename == "CheckFailed"
+    assert "opposite sign" in bad.outputs[-1].evalue
+
+
+def test_trusted_replay_never_trusts_the_record():
+    src = "checks.equal('a', student=lambda: f(), expected=1)\n"
+    renamed = trusted.judge_cell(src, [record("not a", 1)], True, ns())
+    assert renamed.outputs[-1].ename == "CheckFailed" and renamed.problems
+    garbage = trusted.judge_cell(src, [{"name": "a", "value": {"kind": "pickle"}}], True, ns())
+    assert garbage.outputs[-1].ename == "CheckFailed" and garbage.problems
+    missing = trusted.judge_cell(src, [], False, ns())
+    assert "stopped before" in missing.outputs[-1].evalue
+    extra = trusted.judge_cell(src, [record("a", 1), record("a", 1)], True, ns())
+    assert extra.problems
+
+
+def test_trusted_side_falls_back_when_a_cell_needs_student_code():
+    cell = trusted.judge_cell("assert f(1) == 2\ncheckx = 1", [], True, ns())
+    assert cell.fallback
+
+
+def test_outputs_from_the_sandbox_are_rebuilt_safely():
+    assert outputs.clean_output({"output_type": "stream", "name": "stdin", "text": "x"}) is None
+    assert outputs.clean_output({"output_type": "error", "ename": 1}) is None
+    assert outputs.clean_output("text") is None
+    rich = outputs.clean_output({"output_type": "display_data", "data": {
+        "text/html": "<script>alert(1)</script>", "text/plain": "fig",
+        "image/svg+xml": "<svg onload='alert(1)'/>"}})
+    assert set(rich.data) == {"text/plain"}
+    nbformat.validate(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "x", outputs=[rich, outputs.error("CheckFailed", "no")])]))
+
+
+def test_submissions_are_read_without_trust(tmp_path):
+    (tmp_path / "real.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()))
+    os.symlink(tmp_path / "real.ipynb", tmp_path / "link.ipynb")
+    (tmp_path / "list.ipynb").write_text(json.dumps([1, 2]))
+    (tmp_path / "bad.ipynb").write_text("{")
+    assert read_notebook(tmp_path / "real.ipynb").nbformat == 4
+    for name, why in [("link", "symbolic link"), ("list", "not a Jupyter"), ("bad", "JSON")]:
+        with pytest.raises(Unreadable, match=why):
+            read_notebook(tmp_path / f"{name}.ipynb")
+    (tmp_path / "timestamp.txt").write_text("yesterday-ish")
+    assert read_timestamp(tmp_path)[0] is None and "ignored" in read_timestamp(tmp_path)[1]
+
+
+def test_a_lone_renamed_notebook_stands_in(tmp_path):
+    (tmp_path / "mine.ipynb").write_text("{}")
+    found = find_notebooks(tmp_path, ["ps1"])
+    assert found["ps1"].path.name == "mine.ipynb" and "renamed" in found["ps1"].note
+    (tmp_path / "other.ipynb").write_text("{}")
+    assert find_notebooks(tmp_path, ["ps1"])["ps1"].path is None
