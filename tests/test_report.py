@@ -1,0 +1,181 @@
+"""`calcgrad report`: the instructor report's numbers are the gradebook's, and it opens in a browser.
+
+One throwaway course, one autograde run of a small class: the reference answers, a blank
+release, all but the last exercise, and the sample submissions in examples/.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import browser_support as bs
+from calcgrad import course, report
+from calcgrad.demo import readable_notebook
+
+ASSIGNMENT = course.ASSIGNMENTS[0]
+SHOTS = course.REPO / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = course.new_course(tmp_path_factory.mktemp("report-course"), (ASSIGNMENT,))
+    released = course.generate(root, ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+    work = tmp_path_factory.mktemp("work")
+    for name, nb in [("reference", bs.completed_notebook(released, ASSIGNMENT)),
+                     ("partial", bs.partial_notebook(released, ASSIGNMENT))]:
+        nbformat.write(nb, work / f"{name}.ipynb")
+        course.submit(root, ASSIGNMENT, name, work / f"{name}.ipynb")
+    course.submit(root, ASSIGNMENT, "blank", released)
+    for example in sorted((course.REPO / "examples" / ASSIGNMENT).glob("*.ipynb")):
+        if readable_notebook(example) is None:
+            course.submit(root, ASSIGNMENT, example.stem, example, name=f"{ASSIGNMENT}.ipynb")
+    course.nbgrader(root, "autograde", ASSIGNMENT, "--force")
+    return root, course.grades(root, ASSIGNMENT)
+
+
+@pytest.fixture(scope="module")
+def written(graded, tmp_path_factory):
+    root, _ = graded
+    out = tmp_path_factory.mktemp("report")
+    assert report.main([ASSIGNMENT, "--course-dir", str(root), "--out", str(out)]) == 0
+    return out, json.loads((out / "report.json").read_text())
+
+
+def test_summary_equals_the_gradebook(graded, written):
+    _, grades = graded
+    _, data = written
+    scores = [g.score for g in grades.values()]
+    s = data["summary"]
+    assert s["submissions"] == len(grades) >= 3
+    assert s["mean"] == pytest.approx(statistics.fmean(scores))
+    assert s["median"] == pytest.approx(statistics.median(scores))
+    assert (s["min"], s["max"]) == (min(scores), max(scores))
+    assert s["max_score"] == grades["reference"].max_score
+
+
+def test_pass_rate_per_cell_equals_the_gradebook(graded, written):
+    _, grades = graded
+    _, data = written
+    auto = bs.autograded_cells(ASSIGNMENT)
+    cells = {c["grade_id"]: c for c in data["cells"]}
+    assert set(auto) <= set(cells)
+    assert [c["grade_id"] for c in data["cells"] if c["kind"] == "auto"] == list(auto), \
+        "cells are not in notebook order"
+    for gid, points in auto.items():
+        full = sum(1 for g in grades.values() if g.cells.get(gid) == points)
+        assert (cells[gid]["full_marks"], cells[gid]["students"]) == (full, len(grades)), gid
+        assert cells[gid]["pass_rate"] == pytest.approx(full / len(grades)), gid
+    assert cells[next(iter(auto))]["exercise"].startswith("Exercise"), "cells are not named by exercise"
+
+
+def test_csv_has_every_students_cell_scores(graded, written):
+    _, grades = graded
+    out, _ = written
+    with open(out / "scores.csv", newline="") as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == set(grades)
+    for student, grade in grades.items():
+        row = rows[student]
+        assert float(row["score"]) == grade.score and float(row["max_score"]) == grade.max_score
+        for gid in bs.autograded_cells(ASSIGNMENT):
+            assert float(row[gid]) == grade.cells[gid], (student, gid)
+        assert row["status"] == "graded"
+
+
+def test_failure_messages_are_what_the_students_saw(graded, written):
+    root, grades = graded
+    _, data = written
+    for cell in (c for c in data["cells"] if c["kind"] == "auto"):
+        lost = cell["students"] - cell["full_marks"]
+        assert sum(f["count"] for f in cell["failures"]) == lost, cell["grade_id"]
+    # the blank release's messages, read straight from its autograded notebook
+    nb = nbformat.read(root / "autograded" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    cells = {c["grade_id"]: c for c in data["cells"]}
+    checked = 0
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if gid in cells and errors and errors[-1].ename == "CheckFailed":
+            said = errors[-1].evalue.split()
+            assert said in [f["message"].split() for f in cells[gid]["failures"]], gid
+            checked += 1
+    assert checked, "the blank submission shows no CheckFailed message"
+    messages = [f["message"] for c in data["cells"] for f in c["failures"]]
+    assert not [m for m in messages if "Traceback" in m], "a traceback made it into the report"
+
+
+def test_statuses_come_from_the_engines_csv(graded, tmp_path):
+    root, grades = graded
+    engine_csv = tmp_path / f"calcgrad-autograde-{ASSIGNMENT}.csv"
+    statuses = {"blank": "timed out", "partial": "crashed", "reference": "graded",
+                "mallory": "tampering suspected"}
+    with open(engine_csv, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["student", "score", "max_score", "status", "notes"])
+        writer.writeheader()
+        for student, status in statuses.items():
+            writer.writerow({"student": student, "status": status, "notes": f"{student} note"})
+    out = tmp_path / "out"
+    assert report.main([ASSIGNMENT, "--course-dir", str(root), "--out", str(out),
+                        "--status-csv", str(engine_csv)]) == 0
+    data = json.loads((out / "report.json").read_text())
+    want = {"graded": len(grades) - 2, "crashed": 1, "timed out": 1, "tampering suspected": 1}
+    assert data["statuses"] == want
+    mallory = next(s for s in data["students"] if s["student"] == "mallory")
+    assert mallory["score"] is None and mallory["notes"] == "mallory note"
+    assert data["summary"]["scored"] == len(grades)
+
+
+def test_missing_gradebook_is_one_line(tmp_path, capsys):
+    assert report.main([ASSIGNMENT, "--course-dir", str(tmp_path)]) == 1
+    assert "no gradebook" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(bs.chromium_missing() is not None, reason=bs.chromium_missing() or "")
+def test_html_opens_in_the_browser_with_its_images(written):
+    out, data = written
+    with bs.browser() as chromium:
+        page = chromium.new_page(viewport={"width": 1100, "height": 1400})
+        errors = []
+        page.on("requestfailed", lambda r: errors.append(r.url))
+        page.goto((out / "index.html").as_uri(), wait_until="load")
+        images = page.eval_on_selector_all(
+            "img", "imgs => imgs.map(i => [i.id, i.complete && i.naturalWidth > 0])")
+        assert images == [["score-distribution", True], ["pass-rate", True]], images
+        assert not errors, f"failed to load: {errors}"
+        shown = page.eval_on_selector_all(
+            "#cells tr[data-cell]", "rows => rows.map(r => [r.dataset.cell, "
+            "r.querySelector('[data-full]').innerText])")
+        want = [[c["grade_id"], f"{c['full_marks']} / {c['students']}"]
+                for c in data["cells"] if c["kind"] == "auto"]
+        assert [row for row in shown if row[0] in {w[0] for w in want}] == want
+        mean = page.inner_text("#summary [data-key='mean']")
+        assert mean == f"{data['summary']['mean']:.2f}"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"report_{ASSIGNMENT}.png"), full_page=True)
+        page.close()
+
+
+def test_plots_are_pngs_of_a_sensible_size(written):
+    out, _ = written
+    for name in ("score_distribution.png", "pass_rate.png"):
+        head = (out / name).read_bytes()[:24]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n", name
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        assert 300 < width < 2000 and 150 < height < 2000, (name, width, height)
+
+
+def test_report_module_runs_as_a_command(graded, tmp_path):
+    import subprocess
+    import sys
+
+    root, _ = graded
+    proc = subprocess.run([sys.executable, "-m", "calcgrad.report", ASSIGNMENT, "--course-dir", str(root),
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"report: {Path(tmp_path) / 'index.html'}" in proc.stdout
