@@ -39,6 +39,11 @@ from calcgrad.verdicts import Verdict, compare_close, compare_equal, compare_hol
 class CheckFailed(AssertionError):
     """A check did not pass; the message says what is wrong, in words."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What Jupyter shows for a failed check: the message, not a traceback through calcgrad
+        (IPython calls this hook; the error output keeps its ename and evalue for nbgrader)."""
+        return [f"\x1b[0;31mCheckFailed\x1b[0m: {self}"]
+
 
 @dataclass
 class Check:
