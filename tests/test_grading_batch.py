@@ -216,3 +216,40 @@ def test_rerunning_is_idempotent(batch):
     assert {s: after[s].cells for s in students} == before
     assert after["bob" if "bob" in after else "blank"].score == \
         batch.grades["bob" if "bob" in after else "blank"].score
+
+
+def _hidden_lines(source: Path) -> list[str]:
+    lines, hidden = [], False
+    for cell in nbformat.read(source, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                hidden = True
+            elif "END HIDDEN TESTS" in line:
+                hidden = False
+            elif hidden and len(line.strip()) > 12:
+                lines.append(line.strip())
+    return lines
+
+
+def test_feedback_shows_outcomes_and_never_hidden_tests(batch):
+    import html
+
+    nbgrader_page = (batch.root / "feedback" / "reference" / batch.assignment /
+                     f"{batch.assignment}.html")
+    if nbgrader_page.exists():  # nbgrader's own feedback shows the hidden tests
+        assert "BEGIN HIDDEN TESTS" in nbgrader_page.read_text()
+    proc = subprocess.run([sys.executable, "-m", "calcgrad", "feedback", batch.assignment,
+                           "--course-dir", str(batch.root)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    hidden = _hidden_lines(batch.source)
+    assert hidden
+    pages = {}
+    for student in ("reference", "blank", *batch.honest, "h_steal_expected"):
+        page = (batch.root / "feedback" / student / batch.assignment /
+                f"{batch.assignment}.html").read_text()
+        pages[student] = page
+        assert "HIDDEN TESTS" not in page
+        for line in hidden:
+            assert html.escape(line, quote=True) not in page, (student, line)
+    assert "\u2714" in pages["reference"] and "\u2718" not in pages["reference"]
+    assert "not done yet" in pages["blank"]

@@ -200,6 +200,7 @@ class NotebookJob:
     tests: dict[int, TestCell] = field(default_factory=dict)
     report: NotebookReport = None
     run: RunResult | None = None
+    budget: out.Budget | None = None
 
 
 @dataclass
@@ -380,6 +381,7 @@ class Grader:
     def finalize(self, nbjob: NotebookJob) -> None:
         report, run = nbjob.report, nbjob.run
         ns = trusted.namespace()
+        nbjob.budget = out.Budget(2 * self.options.limits.output_notebook_bytes)
         earlier = {}
         for stopped, reason, detail, cells, _ in run.crashes:
             earlier[stopped] = (reason, detail, cells.get(stopped))
@@ -399,7 +401,7 @@ class Grader:
             if test is not None and test.checks:
                 outputs, meta = self._trusted_outputs(nbjob, test, res, ns)
             else:
-                outputs = out.clean_outputs(res.outputs) if res else []
+                outputs = out.clean_outputs(res.outputs, nbjob.budget) if res else []
                 meta = {"tamper_proof": False, "why": "written without calcgrad.checks"}
                 if test is not None:
                     report.cells.append((test.grade_id, "nbgrader rule (not tamper-proof)"))
@@ -420,6 +422,8 @@ class Grader:
                     o.execution_count = cell.execution_count
             cell.outputs = outputs
         report.flags |= run.flags
+        if nbjob.budget.exceeded:
+            report.flags.add("more output came back than the runner allows")
         report.seconds = run.seconds
         report.status = self._status(run, report)
         if run.reason and not run.ended:
@@ -436,11 +440,11 @@ class Grader:
         if verdict.fallback:
             report.cells.append((test.grade_id, f"nbgrader rule (not tamper-proof): "
                                                 f"{verdict.fallback}"))
-            return (out.clean_outputs(res.outputs) if res else [],
+            return (out.clean_outputs(res.outputs, nbjob.budget) if res else [],
                     {"tamper_proof": False, "why": verdict.fallback})
         report.problems.extend(verdict.problems)
         report.outcomes.extend((test.grade_id, o) for o in verdict.outcomes)
-        sandboxed = out.clean_outputs(res.outputs) if res else []
+        sandboxed = out.clean_outputs(res.outputs, nbjob.budget) if res else []
         printed = [o for o in sandboxed if o.output_type == "stream" and o.name == "stdout"]
         # What the student's code wrote to stderr costs the cell, as under plain nbgrader.
         warned = [o for o in sandboxed if o.output_type == "stream" and o.name == "stderr"]
@@ -534,6 +538,13 @@ class Grader:
                     slots.append(slot)
             return nbjob
 
+        unknown = [s for s in students if not os.path.lexists(self.course.submitted(
+            s, self.options.assignment).parent)]
+        for student in unknown:  # a typo must not create a student in the gradebook
+            report = NotebookReport(names[0], status="missing",
+                                    notes=["no submitted folder: nothing written"])
+            rows.append(Row(student, 0.0, 0.0, [report]))
+        students = [s for s in students if s not in unknown]
         pending: dict[str, list[NotebookJob]] = {}
         futures: dict[Future, NotebookJob] = {}
         pool = ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="sandbox")

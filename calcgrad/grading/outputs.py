@@ -58,10 +58,35 @@ def clean_output(raw) -> NotebookNode | None:
     return None
 
 
-def clean_outputs(raws) -> list[NotebookNode]:
+class Budget:
+    """Characters of output the autograded notebook may still take (the runner's cap, enforced
+    again here, since a submission can write to the result channel directly)."""
+
+    def __init__(self, chars: int):
+        self.left = chars
+        self.exceeded = False
+
+    def fits(self, output: NotebookNode) -> bool:
+        """Whether to keep an output; errors and stderr always stay (they only lower a score)."""
+        if output.output_type == "error" or output.get("name") == "stderr":
+            return True
+        size = len(output.get("text", "")) + sum(len(v) for v in output.get("data", {}).values()) \
+            + len(output.get("evalue", "")) + sum(len(t) for t in output.get("traceback", []))
+        self.left -= size
+        if self.left < 0:
+            self.exceeded = True
+        return self.left >= 0
+
+
+def clean_outputs(raws, budget: Budget | None = None) -> list[NotebookNode]:
     if not isinstance(raws, list):
         return []
-    return [o for o in (clean_output(r) for r in raws) if o is not None]
+    kept = []
+    for raw in raws[:1000]:
+        output = clean_output(raw)
+        if output is not None and (budget is None or budget.fits(output)):
+            kept.append(output)
+    return kept
 
 
 def error(ename: str, evalue: str) -> NotebookNode:

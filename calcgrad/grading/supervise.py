@@ -100,7 +100,7 @@ class _Reader:
             return
         try:
             event = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self._protocol("not JSON")
         if not isinstance(event, dict):
             return self._protocol("not an object")
