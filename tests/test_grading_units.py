@@ -112,3 +112,16 @@ def test_a_lone_renamed_notebook_stands_in(tmp_path):
     assert found["ps1"].path.name == "mine.ipynb" and "renamed" in found["ps1"].note
     (tmp_path / "other.ipynb").write_text("{}")
     assert find_notebooks(tmp_path, ["ps1"])["ps1"].path is None
+
+
+def test_a_cell_that_needs_student_code_outside_student_halves_is_found():
+    known = {"math", "np", "torch", "checks"}
+    assert split.outside_names(CELL, known) == []
+    mixed = "assert f(1) == 2\nchecks.equal('f', student=lambda: f(5), expected=10)"
+    assert split.outside_names(mixed, known) == ["f"]
+    helper = "def ref(t):\n    return 2 * t\nchecks.close('g', lambda: g(1.0), lambda: ref(1.0))"
+    assert split.outside_names(helper, known) == []
+    assert split.outside_names("checks.close('g', lambda: g(1), lambda: ref(1))", known) == \
+        ["ref"]
+    assert split.outside_names("checks.close('g', lambda: g(1), lambda: ref(1))",
+                               known | split.bound_names(helper)) == []

@@ -187,7 +187,8 @@ def _interrupts_held():
 class TestCell:
     grade_id: str
     source: str  # from the gradebook: the instructor's, never the student's
-    checks: bool
+    checks: bool  # decided in the trusted process
+    why_not: str = ""  # why a cell with checks is not
 
 
 @dataclass
@@ -333,24 +334,32 @@ class Grader:
         nbjob.resources = resources
         cells = []
         sandbox_nb = nbformat.from_dict(nb)
+        known = set(trusted.TRUSTED_NAMES)  # grows with what earlier test cells define
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             meta = cell.metadata.get("nbgrader", {})
             source = cell.source
+            spec = {"index": index}
             if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") in sources:
                 gid = meta["grade_id"]
                 trusted_source = sources[gid]
                 uses = split.uses_checks(trusted_source)
-                nbjob.tests[index] = TestCell(gid, trusted_source, uses)
-                if uses:
+                outside = split.outside_names(trusted_source, known) if uses else []
+                known |= split.bound_names(trusted_source)
+                nbjob.tests[index] = TestCell(gid, trusted_source, uses and not outside,
+                                              f"uses {', '.join(outside[:3])} outside student="
+                                              if outside else "")
+                if uses and not outside:
                     source = split.strip_trusted(trusted_source)
+                elif uses:
+                    spec["local"] = True  # checks decide in the sandbox, as in plain nbgrader
                 if gid not in submitted_tests:
                     nbjob.report.restored.append(gid)
                 elif submitted_tests[gid].strip() not in self._released(trusted_source):
                     nbjob.report.edited.append(gid)
             sandbox_nb.cells[index].source = source
-            cells.append({"index": index, "source": source})
+            cells.append(dict(spec, source=source))
         nbjob.nb = nb
         nbjob.job = {"cells": cells, "notebook_name": f"{nbjob.notebook}.ipynb",
                      "notebook_text": nbformat.writes(sandbox_nb)}
@@ -402,9 +411,11 @@ class Grader:
                 outputs, meta = self._trusted_outputs(nbjob, test, res, ns)
             else:
                 outputs = out.clean_outputs(res.outputs, nbjob.budget) if res else []
-                meta = {"tamper_proof": False, "why": "written without calcgrad.checks"}
+                why = (test.why_not if test else "") or "written without calcgrad.checks"
+                meta = {"tamper_proof": False, "why": why}
                 if test is not None:
-                    report.cells.append((test.grade_id, "nbgrader rule (not tamper-proof)"))
+                    report.cells.append((test.grade_id, f"nbgrader rule (not tamper-proof): "
+                                                        f"{why}"))
             if test is not None:
                 # What feedback shows (never the test's source), kept with the cell.
                 cell.metadata["calcgrad"] = meta
@@ -438,10 +449,11 @@ class Grader:
         verdict = trusted.judge_cell(test.source, records, res is not None, ns,
                                      label=f"test cell {test.grade_id}")
         if verdict.fallback:
-            report.cells.append((test.grade_id, f"nbgrader rule (not tamper-proof): "
-                                                f"{verdict.fallback}"))
-            return (out.clean_outputs(res.outputs, nbjob.budget) if res else [],
-                    {"tamper_proof": False, "why": verdict.fallback})
+            # The sandbox ran this cell split, so its outputs cannot stand in for a verdict.
+            report.problems.append(f"{test.grade_id} could not be decided: {verdict.fallback}")
+            return ([out.error("GraderError", f"this test could not be decided: "
+                                              f"{verdict.fallback}")],
+                    {"tamper_proof": True, "checks": [], "error": verdict.fallback})
         report.problems.extend(verdict.problems)
         report.outcomes.extend((test.grade_id, o) for o in verdict.outcomes)
         sandboxed = out.clean_outputs(res.outputs, nbjob.budget) if res else []

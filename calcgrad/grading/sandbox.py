@@ -60,6 +60,7 @@ def _env(limits_home: str) -> dict:
         "MALLOC_ARENA_MAX": "2",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
+        "NBGRADER_EXECUTION": "autograde",  # as nbgrader's Execute sets it
     }
     if "PYTHONWARNINGS" in os.environ:  # the kernel nbgrader starts inherits it too
         env["PYTHONWARNINGS"] = os.environ["PYTHONWARNINGS"]
@@ -115,8 +116,8 @@ class Sandbox:
             return runner
         args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc",
                 "--unshare-uts", "--unshare-cgroup-try"]
-        if not self.as_root:
-            args += ["--unshare-user"]
+        if not self.as_root:  # no nested user namespaces for the notebook either
+            args += ["--unshare-user", "--disable-userns"]
         args += ["--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
         for key, value in _env(SCRATCH).items():
             args += ["--setenv", key, value]

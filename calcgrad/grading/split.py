@@ -22,15 +22,18 @@ def _check_kind(call: ast.Call) -> str | None:
     """'close', 'equal' or 'holds' when `call` is a calcgrad check, else None."""
     func = call.func
     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+    has_student = any(k.arg == "student" for k in call.keywords)
     if name not in CHECK_KINDS:
-        return None
+        # A check added to calcgrad.checks later: recognised by its student half.
+        return name if has_student and isinstance(func, ast.Attribute) and \
+            getattr(func.value, "id", "") == "checks" else None
     if isinstance(func, ast.Attribute):
         base = func.value
         base_name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
         if base_name == "checks":
             return name
     # `from calcgrad.checks import close` style: recognise it by its student half.
-    if any(k.arg == "student" for k in call.keywords):
+    if has_student:
         return name
     return None
 
@@ -58,7 +61,7 @@ class _StripTrusted(ast.NodeTransformer):
         for kw in node.keywords:
             if kw.arg in TRUSTED_KEYWORDS:
                 kw.value = ast.Constant(value=None)
-        if len(node.args) > TRUSTED_POSITION:
+        if _check_kind(node) in CHECK_KINDS and len(node.args) > TRUSTED_POSITION:
             node.args[TRUSTED_POSITION] = ast.Constant(value=None)
         return node
 
@@ -127,3 +130,63 @@ def strip_trusted(source: str) -> str:
     _drop_dead_assignments(tree)
     ast.fix_missing_locations(tree)
     return ast.unparse(tree)
+
+
+def _student_halves(tree: ast.AST) -> set[int]:
+    """ids of the nodes that are student halves (student=... or the 2nd positional argument)."""
+    halves = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _check_kind(node):
+            for kw in node.keywords:
+                if kw.arg == "student":
+                    halves.add(id(kw.value))
+            if _check_kind(node) in CHECK_KINDS and len(node.args) > 1:
+                halves.add(id(node.args[1]))
+    return halves
+
+
+def bound_names(source: str) -> set[str]:
+    """Every name a cell binds anywhere (assignments, defs, imports, loop and lambda variables)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def outside_names(source: str, known: set[str]) -> list[str]:
+    """Names a test cell reads outside its student halves that it neither binds nor may rely on.
+
+    Non-empty means the trusted side cannot run the cell without student code (for example
+    `assert f(1) == 2` next to a check): such a cell is graded by nbgrader's rule instead.
+    """
+    import builtins
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    halves = _student_halves(tree)
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if id(node) in halves:
+            skip.update(id(n) for n in ast.walk(node))
+    bound = bound_names(source) | known | set(dir(builtins))
+    free = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
+                and id(node) not in skip and node.id not in bound and node.id not in free:
+            free.append(node.id)
+    return free

@@ -81,6 +81,9 @@ class ReplayRunner:
         print(f"\u2714 {check.name}")
 
 
+TRUSTED_NAMES = ("math", "np", "torch", "checks", "plotting")
+
+
 def namespace() -> dict:
     """What a test cell may rely on from earlier cells (team rule 3), fresh per notebook."""
     import numpy as np
