@@ -36,5 +36,11 @@ test: setup lint
 release: setup
 	$(BIN)/python tools/regenerate_release.py
 
+# README pictures (docs/*.png), taken in headless Chromium: a lecture notebook, a failed
+# check, the instructor report. Commit them when they change.
+.PHONY: screenshots
+screenshots: setup
+	$(BIN)/python tools/screenshots.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

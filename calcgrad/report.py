@@ -259,7 +259,7 @@ def plot_distribution(report: Report, path: Path) -> Path:
     top = max(report.max_score, max(scores, default=0.0), 1.0)
     step = 1.0 if top <= 40 else top / 40
     edges = [i * step for i in range(int(top / step) + 2)]
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = plt.subplots(figsize=(4.8, 3))
     ax.hist(scores, bins=edges, color="#4c72b0", edgecolor="white")
     ax.set_xlim(0, top + step)
     ax.set_xlabel(f"total score (out of {report.max_score:g})")
@@ -284,7 +284,7 @@ def plot_pass_rate(report: Report, path: Path) -> Path:
 
     auto = [c for c in report.cells if c.kind == "auto"]
     rates = [100 * (c.pass_rate or 0.0) for c in auto]
-    fig, ax = plt.subplots(figsize=(6, 0.8 + 0.28 * max(len(auto), 1)))
+    fig, ax = plt.subplots(figsize=(4.8, 0.8 + 0.25 * max(len(auto), 1)))
     colors = ["#c44e52" if r < 50 else "#dd8452" if r < 80 else "#55a868" for r in rates]
     ax.barh(range(len(auto)), rates, color=colors)
     ax.set_yticks(range(len(auto)), [c.grade_id for c in auto], fontsize=8)
@@ -320,7 +320,8 @@ def _pct(x: float | None) -> str:
 
 
 CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 82em; color: #222;
+  padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: .5em 0; } td, th { padding: .25em .7em; text-align: left;
   border-bottom: 1px solid #eee; vertical-align: top; } th { background: #f5f5f5; }
@@ -330,6 +331,8 @@ ol.messages { margin: .2em 0 .6em 1.2em; padding: 0; } ol.messages li { margin: 
 .message { white-space: pre-line; }
 .count { display: inline-block; min-width: 2.5em; font-weight: 600; }
 img { max-width: 100%; border: 1px solid #eee; }
+.row { display: flex; flex-wrap: wrap; gap: 1em 3em; align-items: flex-start; }
+.row > div > h2 { margin-top: .8em; }
 """
 
 
@@ -342,7 +345,7 @@ def render_html(report: Report, figures: dict[str, str]) -> str:
            f"<p class='muted'>From the gradebook in {e(report.course_dir)}. "
            f"Statuses: {e(report.status_source)}. Per-student scores: "
            f"<a href='scores.csv'>scores.csv</a>; all numbers: <a href='report.json'>report.json</a>.</p>",
-           "<h2>Summary</h2><table id='summary'>"]
+           "<div class='row'><div><h2>Summary</h2><table id='summary'>"]
     for key, label in [("submissions", "submissions"), ("scored", "with a score"),
                        ("max_score", "points possible"), ("mean", "mean score"),
                        ("median", "median score"), ("min", "lowest"), ("max", "highest")]:
@@ -352,19 +355,22 @@ def render_html(report: Report, figures: dict[str, str]) -> str:
                    f"data-value='{'' if value is None else value}'>{shown}</td></tr>")
     out.append("</table>")
 
-    out.append("<h2>Status</h2><table id='statuses'><tr><th>status</th><th>submissions</th></tr>")
+    out.append("</div><div><h2>Status</h2><table id='statuses'>"
+               "<tr><th>status</th><th>submissions</th></tr>")
     for status, n in report.statuses.items():
         out.append(f"<tr><td>{e(status)}</td><td class='num' data-status='{e(status)}' "
                    f"data-value='{n}'>{n}</td></tr>")
-    out.append("</table>")
+    out.append("</table></div></div>")
 
-    out.append(f"<h2>Score distribution</h2><img id='score-distribution' "
-               f"src='{e(figures['distribution'])}' alt='histogram of total scores'>")
-
-    out.append("<h2>Pass rate per graded cell</h2>"
-               "<p class='muted'>Full marks on a test cell count as a pass. Written answers are "
-               "graded by hand; their column shows how many have been graded.</p>"
+    out.append("<div class='row'><div><h2>Score distribution</h2><img id='score-distribution' "
+               f"src='{e(figures['distribution'])}' alt='histogram of total scores'></div>"
+               "<div><h2>Pass rate per test cell</h2>"
                f"<img id='pass-rate' src='{e(figures['pass_rate'])}' alt='pass rate per test cell'>"
+               "</div></div>")
+
+    out.append("<h2>Graded cells</h2>"
+               "<p class='muted'>Full marks on a test cell count as a pass. Written answers are "
+               "graded by hand; their column shows how many have a score so far.</p>"
                "<table id='cells'><tr><th>exercise</th><th>graded cell</th><th>points</th>"
                "<th>full marks</th><th>pass rate</th><th>mean</th></tr>")
     for c in report.cells:

@@ -202,6 +202,14 @@ _JS_OPEN = """async (path) => {
   return widget.id;
 }"""
 
+_JS_CLOSE_LAUNCHERS = """() => {
+  // JupyterLab opens a Launcher whenever the last tab closes: close it, the notebook gets the width.
+  const app = window.jupyterapp;
+  for (const w of Array.from(app.shell.widgets('main'))) {
+    if (w.hasClass('jp-Launcher') || w.node.querySelector('.jp-Launcher')) { w.close(); }
+  }
+}"""
+
 _JS_STATE = """() => {
   const app = window.jupyterapp;
   const widget = app.shell.currentWidget;
@@ -315,6 +323,8 @@ class Lab:
         self.page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell",
                                     timeout=START_TIMEOUT_S * 1000)
         self.wait_idle()
+        self.page.evaluate(_JS_CLOSE_LAUNCHERS)
+        self.page.evaluate(_JS_ACTIVATE, path)
         return self.state()
 
     def state(self) -> dict:
@@ -390,6 +400,8 @@ class Lab:
 
     def screenshot(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.page.evaluate(_JS_CLOSE_LAUNCHERS)
+        self.page.wait_for_timeout(300)  # let the tab bar settle
         self.page.screenshot(path=str(path))
         return path
 
