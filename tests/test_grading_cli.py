@@ -100,3 +100,31 @@ def test_ctrl_c_leaves_the_gradebook_consistent(small):
             for nb in sub.notebooks:
                 for g in nb.grades:
                     assert g.auto_score is not None or g.cell_type == "markdown"
+
+
+def test_late_submissions_get_nbgraders_penalty(tmp_path):
+    root = course.new_course(tmp_path / "late", (ASSIGNMENT,))
+    with open(root / "nbgrader_config.py", "a") as fh:
+        fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    course.generate(root, ASSIGNMENT)
+    course.nbgrader(root, "db", "assignment", "add", ASSIGNMENT,
+                    "--duedate=2026-10-01 00:00:00 UTC")
+    source = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    course.submit(root, ASSIGNMENT, "on_time", source, timestamp="2026-09-30 12:00:00 UTC")
+    course.submit(root, ASSIGNMENT, "late", source, timestamp="2026-10-02 12:00:00 UTC")
+    proc = calcgrad("autograde", ASSIGNMENT, "--course-dir", str(root), "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        late = gb.find_submission(ASSIGNMENT, "late")
+        on_time = gb.find_submission(ASSIGNMENT, "on_time")
+        assert late.total_seconds_late > 0 and on_time.total_seconds_late == 0
+        assert late.late_submission_penalty == late.score > 0
+        assert not on_time.late_submission_penalty
+    import csv
+
+    rows = {r["student"]: r for r in csv.DictReader(
+        (root / f"calcgrad-autograde-{ASSIGNMENT}.csv").open())}
+    assert float(rows["late"]["late_penalty"]) == float(rows["late"]["score"]) > 0
+    assert float(rows["on_time"]["late_penalty"]) == 0
