@@ -36,7 +36,7 @@ from calcgrad.grading import split, trusted
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.report import NotebookReport, Row
 from calcgrad.grading.sandbox import Sandbox
-from calcgrad.grading.submission import Unreadable, find_notebooks, read_notebook, \
+from calcgrad.grading.submission import Unreadable, find_notebooks, inside, read_notebook, \
     read_timestamp
 from calcgrad.grading.supervise import RunResult, kill_all, run_job
 
@@ -254,24 +254,12 @@ class Grader:
 
     # -- step 1: read and sanitize
     def prepare(self, student: str, names: list[str]) -> list[NotebookJob]:
-        assignment = self.options.assignment
-        folder = self.course.submitted(student, assignment)
-        base = Path(os.path.realpath(self.course.root / self.course.coursedir.submitted_directory))
+        folder = self.course.submitted(student, self.options.assignment)
         exists = os.path.lexists(folder)
-        safe_folder = (not exists) or (folder.is_dir() and Path(os.path.realpath(folder))
-                                       == base / student / assignment)
+        # A submission folder that is (or passes through) a symbolic link is not read.
+        safe_folder = not exists or (folder.is_dir() and inside(folder, self.course.root))
         found = find_notebooks(folder, names) if safe_folder and exists else {}
-        if safe_folder and exists:
-            graded = {f.path.name for f in found.values() if f.path is not None}
-            others = [p.name for p in sorted(folder.iterdir())
-                      if p.name not in graded and p.name != "timestamp.txt"]
-            if others:
-                shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-                extra_note = f"ignored {len(others)} other file(s) next to the notebook: {shown}"
-            else:
-                extra_note = ""
-        else:
-            extra_note = ""
+        extra_note = _extra_files_note(folder, found) if safe_folder and exists else ""
         jobs = []
         for name in names:
             nbjob = NotebookJob(student, name, report=NotebookReport(name))
@@ -606,6 +594,16 @@ class Grader:
         if on_row:
             on_row(row)
         return row
+
+
+def _extra_files_note(folder: Path, found: dict) -> str:
+    graded = {f.path.name for f in found.values() if f.path is not None}
+    others = [p.name for p in sorted(folder.iterdir())
+              if p.name not in graded and p.name != "timestamp.txt"]
+    if not others:
+        return ""
+    shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+    return f"ignored {len(others)} other file(s) next to the notebook: {shown}"
 
 
 def _write(path: Path, text: str) -> None:

@@ -80,10 +80,13 @@ def read_timestamp(folder: Path):
 
 
 def inside(folder: Path, root: Path) -> bool:
-    """Whether `folder` really is below `root` (no symbolic link on the way out)."""
-    real = Path(os.path.realpath(folder))
-    expected = Path(os.path.realpath(root)) / folder.relative_to(root)
-    return real == expected
+    """Whether `folder` really is below `root` (no symbolic link on the way there)."""
+    folder, root = Path(os.path.abspath(folder)), Path(os.path.abspath(root))
+    try:
+        relative = folder.relative_to(root)
+    except ValueError:
+        return False
+    return Path(os.path.realpath(folder)) == Path(os.path.realpath(root)) / relative
 
 
 @dataclass

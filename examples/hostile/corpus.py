@@ -12,7 +12,8 @@ tries, what holds it, and the status and score `calcgrad autograde` must give
 ("reference" means: the same score as the reference solution in the batch).
 Files that are not assembled (corrupt or non-notebook JSON) are submitted as
 they are; `name`, `extra_files` and `symlink` in expected.json cover renamed
-notebooks, files next to the notebook and a notebook that is a symbolic link.
+notebooks, files next to the notebook, and a notebook or a whole submission
+folder that is a symbolic link.
 
 Built from the current source/ and release/ at test time, so the corpus keeps
 working while exercises are added.
@@ -101,6 +102,10 @@ def submit_all(course: Path, assignment: str, timestamp: str = "2026-11-01 12:00
     cases = expected()[assignment]
     for case_id, case in cases.items():
         folder = course / "submitted" / f"h_{case_id}" / assignment
+        if case.get("symlink_folder"):  # the whole submission folder points at source/
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            folder.symlink_to(course / "source" / assignment, target_is_directory=True)
+            continue
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "timestamp.txt").write_text(timestamp)
         name = case.get("name", f"{assignment}.ipynb")
