@@ -90,6 +90,7 @@ class Batch:
         for student in self.honest:
             course.submit(self.root, assignment, student, EXAMPLES / assignment / f"{student}.ipynb")
         self.hostile = corpus.submit_all(self.root, assignment)
+        (self.root / ".calcgrad-hostile-target").touch()  # read_course may damage only this
         watched = [self.root / "source", self.root / "release", self.root / "submitted",
                    self.root / "nbgrader_config.py"]
         self.before = _digest(watched)
