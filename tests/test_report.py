@@ -1,7 +1,7 @@
 """`calcgrad report`: the instructor report's numbers are the gradebook's, and it opens in a browser.
 
 One throwaway course, one autograde run of a small class: the reference answers, a blank
-release, all but the last exercise, and the sample submissions in examples/.
+release, and the sample submissions in examples/.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ def graded(tmp_path_factory):
     root = course.new_course(tmp_path_factory.mktemp("report-course"), (ASSIGNMENT,))
     released = course.generate(root, ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
     work = tmp_path_factory.mktemp("work")
-    for name, nb in [("reference", bs.completed_notebook(released, ASSIGNMENT)),
-                     ("partial", bs.partial_notebook(released, ASSIGNMENT))]:
-        nbformat.write(nb, work / f"{name}.ipynb")
-        course.submit(root, ASSIGNMENT, name, work / f"{name}.ipynb")
+    nbformat.write(bs.completed_notebook(released, ASSIGNMENT), work / "reference.ipynb")
+    course.submit(root, ASSIGNMENT, "reference", work / "reference.ipynb")
     course.submit(root, ASSIGNMENT, "blank", released)
     for example in sorted((course.REPO / "examples" / ASSIGNMENT).glob("*.ipynb")):
         if readable_notebook(example) is None:
@@ -113,7 +111,7 @@ def test_failure_messages_are_what_the_students_saw(graded, written):
 def test_statuses_come_from_the_engines_csv(graded, tmp_path):
     root, grades = graded
     engine_csv = tmp_path / f"calcgrad-autograde-{ASSIGNMENT}.csv"
-    statuses = {"blank": "timed out", "partial": "crashed", "reference": "graded",
+    statuses = {"blank": "timed out", "reference": "crashed",
                 "mallory": "tampering suspected"}
     with open(engine_csv, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["student", "score", "max_score", "status", "notes"])
