@@ -79,6 +79,8 @@ class Course:
         config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config())
         config.CourseDirectory.root = str(root)
         config.Exporter.default_preprocessors = []
+        # Deleted test cells always come back (nbgrader's default leaves them out).
+        config.OverwriteCells.add_missing_cells = True
         return cls(root, config, CourseDirectory(config=config))
 
     @property
