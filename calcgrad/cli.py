@@ -1,4 +1,4 @@
-"""The `calcgrad` command: `calcgrad autograde ASSIGNMENT`, `calcgrad feedback ASSIGNMENT`.
+"""The `calcgrad` command: `calcgrad autograde|feedback|report ASSIGNMENT`.
 
 Exit status: 0 when the batch completed (whatever the students did), 2 for a
 configuration error (no such course or assignment, no sandbox), 130 when
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     feedback.add_argument("assignment")
     feedback.add_argument("--course-dir", type=Path, default=None)
     feedback.add_argument("--student", nargs="+", default=None, metavar="ID")
+
+    # Listed for --help; main() hands `report ...` to calcgrad.report, which parses its own options.
+    sub.add_parser("report", add_help=False,
+                   help="HTML + PNG report of a graded assignment, from the gradebook "
+                        "(calcgrad report --help)")
     return parser
 
 
@@ -82,7 +87,7 @@ def _limits(args, course) -> Limits:
 
 
 def autograde(args) -> int:
-    from calcgrad.grading import report
+    from calcgrad.grading import run_table
     from calcgrad.grading.autograde import Course, Grader, Options, find_course_dir
 
     course = Course.load(args.course_dir or find_course_dir())
@@ -108,8 +113,8 @@ def autograde(args) -> int:
     rows = grader.run(on_row=on_row)
     db = course.db_path()
     folder = db.parent if db else course.root
-    path = report.write_csv(rows, folder / f"calcgrad-autograde-{args.assignment}.csv")
-    print(report.table(rows))
+    path = run_table.write_csv(rows, folder / f"calcgrad-autograde-{args.assignment}.csv")
+    print(run_table.table(rows))
     print(f"report: {path}")
     return 0
 
@@ -134,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:
+        from calcgrad.report import main as report_main
+
+        return report_main(argv[1:])
     args = _parser().parse_args(argv)
     # nbgrader's gradebook code trips SQLAlchemy warnings that say nothing about grades.
     warnings.filterwarnings("ignore", message=".*not in session.*")

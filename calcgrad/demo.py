@@ -2,17 +2,20 @@
 
 Runs in a throwaway course folder (never the repository's own gradebook):
 generates the assignments, submits every examples/<assignment>/*.ipynb as
-that student's work, autogrades, exports the grades, writes feedback, and
-prints a table. A submission that is not a readable notebook gets a one-line
-error naming the file; the others are still graded.
+that student's work, grades them with `calcgrad autograde` (sandboxed, into
+nbgrader's gradebook), exports the grades with `nbgrader export`, writes
+leak-free feedback and the instructor report, and prints a table. A
+submission that is not a readable notebook gets a one-line error naming the
+file; the others are still graded.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from calcgrad import course
@@ -38,17 +41,13 @@ def readable_notebook(path: Path) -> str | None:
     return None
 
 
-def submit_examples(root: Path, assignment: str) -> tuple[list[str], list[str]]:
-    """Submit the sample notebooks; returns (students submitted, one-line errors)."""
-    students, errors = [], []
+def submit_examples(root: Path, assignment: str) -> list[str]:
+    """Submit every sample notebook, readable or not (the grader must cope); returns ids."""
+    students = []
     for path in sorted((EXAMPLES / assignment).glob("*.ipynb")):
-        problem = readable_notebook(path)
-        if problem:
-            errors.append(f"{path.relative_to(course.REPO)}: {problem}; not graded")
-            continue
         course.submit(root, assignment, path.stem, path, name=f"{assignment}.ipynb")
         students.append(path.stem)
-    return students, errors
+    return students
 
 
 def table(rows: list[tuple[str, str, str, str]]) -> str:
@@ -60,32 +59,44 @@ def table(rows: list[tuple[str, str, str, str]]) -> str:
     return "\n".join(out)
 
 
+def grade(root: Path, assignment: str) -> list:
+    """`calcgrad autograde` on one assignment; returns its report rows."""
+    from calcgrad.grading.autograde import Course, Grader, Options
+
+    options = Options(assignment, jobs=os.cpu_count() or 1)
+    return Grader(Course.load(root), options, log=lambda text: None).run()
+
+
 def run(root: Path) -> int:
+    from calcgrad.grading.autograde import Course
+    from calcgrad.grading.feedback import write_feedback
+    from calcgrad.report import write_report
+
     course.new_course(root)
-    rows, errors = [], []
+    rows, errors, reports = [], [], []
     for assignment in course.ASSIGNMENTS:
         course.generate(root, assignment)
-        students, bad = submit_examples(root, assignment)
-        errors += bad
-        rows += [(s, assignment, "-", "not graded (corrupt)") for s in
-                 (Path(e.split(":")[0]).stem for e in bad)]
-        if not students:
-            continue
-        course.nbgrader(root, "autograde", assignment, "--force")
-        course.nbgrader(root, "generate_feedback", assignment, "--force")
-        for student, grade in sorted(course.grades(root, assignment).items()):
-            rows.append((student, assignment, f"{grade.score:g} / {grade.max_score:g}", "graded"))
+        submit_examples(root, assignment)
+        for row in grade(root, assignment):
+            rows.append((row.student, assignment, f"{row.score:g} / {row.max_score:g}",
+                         row.status))
+            if row.status == "corrupt":
+                sample = EXAMPLES / assignment / f"{row.student}.ipynb"
+                problem = readable_notebook(sample) or "; ".join(row.all_notes())
+                errors.append(f"{sample.relative_to(course.REPO)}: {problem}")
+        write_feedback(Course.load(root), assignment)
+        reports.append(write_report(root, assignment))
     export = root / "grades.csv"
     course.nbgrader(root, "export", "--to", str(export))
-    rows.sort()
-    print(table(rows))
+    print(table(sorted(rows)))
+    print("(max includes written answers, which an instructor grades by hand in formgrader)")
     for error in errors:
         print(f"error: {error}")
-    with export.open() as f:
-        n_rows = sum(1 for _ in csv.DictReader(f))
     print(f"\nCourse folder: {root}")
-    print(f"Gradebook export ({n_rows} rows): {export}")
-    print(f"Feedback for students: {root / 'feedback'}/<student>/<assignment>/*.html")
+    print(f"Grades exported by nbgrader: {export}")
+    print(f"Feedback for students: {root / 'feedback'}/<student>/<assignment>/")
+    for path in reports:
+        print(f"Instructor report: {path}")
     return 0
 
 
@@ -95,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course-dir", type=Path,
                         help="where to build the throwaway course (default: a new temp folder)")
     args = parser.parse_args(argv)
+    # nbgrader's gradebook code trips SQLAlchemy warnings that say nothing about grades.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     root = args.course_dir or Path(tempfile.mkdtemp(prefix="calcgrad-demo-"))
     print(f"Grading the sample submissions in examples/ in a throwaway course: {root}\n")
     return run(root)

@@ -34,7 +34,7 @@ from nbformat.notebooknode import NotebookNode
 from calcgrad.grading import outputs as out
 from calcgrad.grading import split, trusted
 from calcgrad.grading.limits import Limits
-from calcgrad.grading.report import NotebookReport, Row
+from calcgrad.grading.run_table import NotebookReport, Row
 from calcgrad.grading.sandbox import Sandbox
 from calcgrad.grading.submission import Unreadable, find_notebooks, inside, read_notebook, \
     read_timestamp
