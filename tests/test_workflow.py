@@ -14,6 +14,7 @@ import io
 import logging
 import os
 import re
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -29,15 +30,20 @@ EXCHANGED = course.ASSIGNMENTS[0]
 STUDENTS = ("ada", "ben")  # ada: the reference answers; ben: all but the last exercise
 
 
+def calcgrad(root: Path, *args: str) -> None:
+    """`calcgrad ARGS` in the course folder, as an instructor runs it."""
+    subprocess.run([sys.executable, "-m", "calcgrad", *args, "--course-dir", str(root)],
+                   cwd=root, check=True, capture_output=True, text=True)
+
+
 def autograde(root: Path, assignment: str) -> None:
-    """Grade the collected submissions. The one line to change for the course's own engine:
-    `subprocess.run(["calcgrad", "autograde", assignment], cwd=root, check=True)`."""
-    course.nbgrader(root, "autograde", assignment, "--force")
+    """Grade the collected submissions with the course's sandboxed engine."""
+    calcgrad(root, "autograde", assignment, "--quiet")
 
 
 def feedback(root: Path, assignment: str) -> None:
-    """Feedback for students (the course's engine: `calcgrad feedback ASSIGNMENT`)."""
-    course.nbgrader(root, "generate_feedback", assignment, "--force")
+    """Feedback for students, without the hidden tests' source."""
+    calcgrad(root, "feedback", assignment)
 
 
 def nbgrader(cwd: Path, *args: str) -> str:
@@ -150,7 +156,7 @@ def test_each_student_fetches_only_their_own_feedback(workflow):
         assert all(fetched[0].read_bytes() != o.read_bytes() for o in others)
 
 
-SCORE = re.compile(r"\(Score: ([0-9.]+) / ([0-9.]+)\)")
+SCORE = re.compile(r"Score: ([0-9.]+) / ([0-9.]+)")  # calcgrad feedback: "Score: 31 / 35"
 
 
 def test_feedback_shows_the_students_score(workflow):

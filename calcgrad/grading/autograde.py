@@ -37,7 +37,7 @@ from calcgrad.grading.limits import Limits
 from calcgrad.grading.run_table import NotebookReport, Row
 from calcgrad.grading.sandbox import Sandbox
 from calcgrad.grading.submission import Unreadable, find_notebooks, inside, read_notebook, \
-    read_timestamp
+    read_regular, read_timestamp
 from calcgrad.grading.supervise import RunResult, kill_all, run_job
 
 MAX_RETRIES = 2  # re-runs after a crash, each skipping the cell that crashed
@@ -492,9 +492,17 @@ class Grader:
                                                timestamp=timestamp)
             else:
                 gb.update_or_create_submission(self.options.assignment, student)
+        dest = self.course.autograded(student, self.options.assignment)
         if timestamp:
-            dest = self.course.autograded(student, self.options.assignment)
             _write(dest / "timestamp.txt", timestamp.isoformat(" "))
+        # nbgrader's exchange names released feedback after this secret (release_feedback).
+        if folder.is_dir() and os.path.lexists(folder / SECRET):
+            try:
+                secret = read_regular(folder / SECRET, 1024).decode("ascii").strip()
+            except (Unreadable, UnicodeDecodeError) as exc:
+                notes.append(f"{SECRET} ignored ({exc})")
+            else:
+                _write(dest / SECRET, secret)
         return notes
 
     def zero(self, nbjob: NotebookJob) -> None:
@@ -598,10 +606,13 @@ class Grader:
         return row
 
 
+SECRET = "submission_secret.txt"
+
+
 def _extra_files_note(folder: Path, found: dict) -> str:
     graded = {f.path.name for f in found.values() if f.path is not None}
     others = [p.name for p in sorted(folder.iterdir())
-              if p.name not in graded and p.name != "timestamp.txt"]
+              if p.name not in graded and p.name not in ("timestamp.txt", SECRET)]
     if not others:
         return ""
     shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -143,4 +144,9 @@ def write_feedback(course, assignment: str, students: list[str] | None = None) -
                 tmp.write_text(page, encoding="utf-8")
                 os.replace(tmp, out)
                 written.append(out)
+                # `nbgrader release_feedback` reads these two beside the HTML.
+                for name in ("timestamp.txt", "submission_secret.txt"):
+                    kept = course.autograded(student, assignment) / name
+                    if kept.is_file():
+                        shutil.copyfile(kept, dest / name)
     return written
