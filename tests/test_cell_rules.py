@@ -11,17 +11,17 @@ the hidden ones, and end in a check (nbgrader gives a bare `False` full marks).
 from __future__ import annotations
 
 import ast
-import builtins
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from calcgrad.grading.split import outside_names
+from calcgrad.grading.trusted import TRUSTED_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(REPO.glob("source/*/*.ipynb"))
 
-# Names a test cell may use from earlier cells (rule 3).
-ALLOWED_NAMES = frozenset({"math", "np", "torch", "checks"}) | frozenset(dir(builtins))
 # Random generators that need an explicit seeded generator (rule 4).
 UNSEEDED = {("torch", "rand"), ("torch", "randn"), ("torch", "randint"), ("torch", "randperm"),
             ("torch", "normal"), ("np.random", "*"), ("random", "*")}
@@ -33,34 +33,6 @@ def _dotted(node: ast.AST) -> str:
     if isinstance(node, ast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return "?"
-
-
-def _bound_names(tree: ast.AST) -> set[str]:
-    """Every name the cell binds itself: assignments, defs, arguments, loop targets, imports."""
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
-
-
-def _student_nodes(tree: ast.AST) -> set[int]:
-    """ids of every node inside a `student=` argument."""
-    inside = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            for kw in node.keywords:
-                if kw.arg == "student":
-                    inside.update(id(n) for n in ast.walk(kw.value))
-    return inside
 
 
 def _is_check_call(stmt: ast.stmt) -> bool:
@@ -75,7 +47,8 @@ def rule_violations(path: Path) -> list[str]:
     """Problems with the graded test cells of a source notebook, per the rules for test cells.
 
     Rules 1-3: outside `student=` lambdas a test cell uses only names it binds
-    itself, math/np/torch/checks and builtins. Rule 4: no unseeded random
+    itself, the names the trusted grader provides (math, np, torch, checks,
+    plotting) and builtins. Rule 4: no unseeded random
     generators. Rules 5-6: a one-line comment first, a check call last, and a
     visible check before `### BEGIN HIDDEN TESTS`. Reusable for any assignment.
     """
@@ -87,18 +60,15 @@ def rule_violations(path: Path) -> list[str]:
             continue
         gid, src = meta["grade_id"], cell.source
         tree = ast.parse(src)
-        inside, bound = _student_nodes(tree), _bound_names(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _dotted(node.func).startswith("checks."):
                 student = [kw.value for kw in node.keywords if kw.arg == "student"]
                 if student and not isinstance(student[0], ast.Lambda):
                     problems.append(f"{gid}: student= must be a lambda (line {node.lineno})")
+        # The same analysis the grader uses to decide whether a cell can be split.
+        for name in outside_names(src, set(TRUSTED_NAMES)):
+            problems.append(f"{gid}: uses {name!r} outside a student= lambda")
         for node in ast.walk(tree):
-            if id(node) in inside:
-                continue
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
-                    node.id not in bound and node.id not in ALLOWED_NAMES:
-                problems.append(f"{gid}: uses {node.id!r} outside a student= lambda (line {node.lineno})")
             if isinstance(node, ast.Call):
                 name = _dotted(node.func)
                 module, _, func = name.rpartition(".")
