@@ -111,9 +111,7 @@ def autograde(args) -> int:
         print(f"grading {args.assignment} in {course.root} ({options.jobs} at a time, "
               f"{'sandboxed' if options.sandbox else 'NOT SANDBOXED'})", file=sys.stderr)
     rows = grader.run(on_row=on_row)
-    db = course.db_path()
-    folder = db.parent if db else course.root
-    path = run_table.write_csv(rows, folder / f"calcgrad-autograde-{args.assignment}.csv")
+    path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment))
     print(run_table.table(rows))
     print(f"report: {path}")
     return 0

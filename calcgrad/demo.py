@@ -60,11 +60,15 @@ def table(rows: list[tuple[str, str, str, str]]) -> str:
 
 
 def grade(root: Path, assignment: str) -> list:
-    """`calcgrad autograde` on one assignment; returns its report rows."""
+    """`calcgrad autograde` on one assignment, its CSV report included; returns the rows."""
+    from calcgrad.grading import run_table
     from calcgrad.grading.autograde import Course, Grader, Options
 
+    graded = Course.load(root)
     options = Options(assignment, jobs=os.cpu_count() or 1)
-    return Grader(Course.load(root), options, log=lambda text: None).run()
+    rows = Grader(graded, options, log=lambda text: None).run()
+    run_table.write_csv(rows, run_table.csv_path(graded, assignment))
+    return rows
 
 
 def run(root: Path) -> int:

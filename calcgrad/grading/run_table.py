@@ -108,6 +108,12 @@ def table(rows: list[Row], width: int = 120) -> str:
     return "\n".join(lines)
 
 
+def csv_path(course, assignment: str) -> Path:
+    """Where a run's report goes: next to the gradebook (`calcgrad report` reads it there)."""
+    db = course.db_path()
+    return (db.parent if db else course.root) / f"calcgrad-autograde-{assignment}.csv"
+
+
 def write_csv(rows: list[Row], path: Path) -> Path:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
