@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint release nbval clean
+.PHONY: setup demo test lint release nbval clean bench
 
 setup: $(STAMP)
 
@@ -31,6 +31,13 @@ nbval: setup
 test: setup lint
 	$(BIN)/pytest -q tests
 	$(MAKE) --no-print-directory nbval
+
+# plain `nbgrader autograde` vs `calcgrad autograde` on the same class of N honest
+# submissions per assignment (make bench N=40); BIG: larger classes graded by calcgrad only.
+N ?= 20
+BIG ?=
+bench: setup
+	$(BIN)/python tools/bench.py --n $(N) $(if $(BIG),--calcgrad-n $(BIG))
 
 # Regenerate release/ from source/ (never hand-edit release/).
 release: setup

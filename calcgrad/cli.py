@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="submissions graded at once (default: CPU cores, within memory)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap (unsafe; warns)")
+    grade.add_argument("--no-warm", action="store_true",
+                       help="start one sandbox per notebook instead of forking each from a "
+                            "pre-warmed sandboxed worker (slower; the warm worker is the default)")
     d = Limits()
     grade.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
                        help="time per cell (default: nbgrader's Execute.timeout, else "
@@ -96,21 +99,37 @@ def autograde(args) -> int:
         sys.stderr.write(WARNING)
     options = Options(args.assignment, students=args.student,
                       jobs=args.jobs or _default_jobs(limits), limits=limits,
-                      sandbox=not args.no_sandbox)
+                      sandbox=not args.no_sandbox, warm=not args.no_warm)
 
     def log(text: str) -> None:
         print(text, file=sys.stderr)
 
+    bar = None
+    if not args.quiet and sys.stderr.isatty():  # rate and ETA on a terminal only
+        from tqdm import tqdm
+
+        total = len(args.student or course.students(args.assignment))
+        bar = tqdm(total=total, unit="student", file=sys.stderr, dynamic_ncols=True)
+
     def on_row(row) -> None:
-        if not args.quiet:
-            print(f"  {row.student}: {row.values()['score']} / {row.values()['max_score']} "
-                  f"({row.status})", file=sys.stderr)
+        line = (f"  {row.student}: {row.values()['score']} / {row.values()['max_score']} "
+                f"({row.status})")
+        if bar is not None:
+            bar.update(1)
+            if row.status != "graded":
+                bar.write(line, file=sys.stderr)
+        elif not args.quiet:
+            print(line, file=sys.stderr)
 
     grader = Grader(course, options, log=log)
     if not args.quiet:
         print(f"grading {args.assignment} in {course.root} ({options.jobs} at a time, "
               f"{'sandboxed' if options.sandbox else 'NOT SANDBOXED'})", file=sys.stderr)
-    rows = grader.run(on_row=on_row)
+    try:
+        rows = grader.run(on_row=on_row)
+    finally:
+        if bar is not None:
+            bar.close()
     path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment))
     print(run_table.table(rows))
     print(f"report: {path}")

@@ -109,9 +109,10 @@ class Sandbox:
             args += ["--ro-bind", str(path), str(path)]
         return args
 
-    def command(self, limits_scratch_bytes: int) -> list[str]:
-        """The argv that starts the runner (stdin: job JSON, stdout: JSON lines)."""
-        runner = [sys.executable, "-I", "-m", RUNNER_MODULE]
+    def command(self, limits_scratch_bytes: int, module: str = RUNNER_MODULE) -> list[str]:
+        """The argv that starts the runner (stdin: job JSON, stdout: JSON lines), or
+        another module of the engine (the warm worker) in the same sandbox."""
+        runner = [sys.executable, "-I", "-m", module]
         if not self.enabled:
             return runner
         args = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc",

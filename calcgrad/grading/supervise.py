@@ -164,7 +164,10 @@ def run_job(job: dict, limits: Limits, sandbox: Sandbox, slot: int = 0,
         with _LIVE_LOCK:
             _LIVE.add(proc)
         try:
-            _watch(proc, payload, result, order, limits, notebook_deadline)
+            feeder = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
+            feeder.start()
+            _watch(proc.stdout, proc.stderr, result, order, limits, notebook_deadline,
+                   lambda timeout: _wait_or_kill(proc, timeout))
         finally:
             _kill(proc)
             proc.wait()
@@ -185,19 +188,29 @@ def _feed(proc: subprocess.Popen, payload: bytes) -> None:
         pass
 
 
-def _watch(proc: subprocess.Popen, payload: bytes, result: RunResult, order: list[int],
-           limits: Limits, notebook_deadline: float) -> None:
+def _wait_or_kill(proc: subprocess.Popen, timeout: float) -> int | None:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.wait()
+    return proc.returncode
+
+
+def _watch(out, errs, result: RunResult, order: list[int], limits: Limits,
+           notebook_deadline: float, wait_exit) -> None:
+    """Read the event stream from `out` (and the runner's stderr, `errs`, when there is
+    one) until it ends or a limit is hit; `wait_exit(timeout)` gives the exit status."""
     reader = _Reader(result, order)
-    feeder = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
-    feeder.start()
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ, "out")
-    sel.register(proc.stderr, selectors.EVENT_READ, "err")
+    sel.register(out, selectors.EVENT_READ, "out")
+    if errs is not None:
+        sel.register(errs, selectors.EVENT_READ, "err")
     buf, err, total = b"", b"", 0
     max_line = limits.output_cell_bytes * 2 + 16 * 1024 * 1024 + MAX_LINE_EXTRA
     cell_started = time.monotonic()
     last_current = None
-    open_streams = 2
+    open_streams = 2 if errs is not None else 1
     end_seen_at = None
     while open_streams:
         now = time.monotonic()
@@ -244,12 +257,7 @@ def _watch(proc: subprocess.Popen, payload: bytes, result: RunResult, order: lis
                 break
     sel.close()
     if not result.ended and not result.reason:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            _kill(proc)
-            proc.wait()
-        code = proc.returncode
+        code = wait_exit(5.0)
         sig = _exit_signal(code)
         if reader.broken:
             result.reason = "protocol"

@@ -1,0 +1,253 @@
+"""A pre-warmed sandboxed worker: `python -m calcgrad.grading.worker`, inside bwrap.
+
+Starting Python and importing torch, numpy, matplotlib and IPython costs about
+two seconds; running one of the course's notebooks costs tens of
+milliseconds. This process pays the imports once per sandbox, warms up by
+running the BLANK release notebook (what every student already has, never
+the source: a forked child inherits this memory), resets what the warm-up
+left behind, and then forks one fresh child per notebook. The child is the
+runner of `runner.py` in all but its start: it applies the job's limits,
+drops root to the slot's uid, gets a scratch folder of its own, and writes
+its JSON-line events to the pipe the grader handed over with the job.
+
+Protocol on fd 0 (a Unix stream socket; stdout and stderr go to /dev/null):
+- grader -> worker: `init` (one JSON line, length-prefixed like a job) with the
+  warm-up cells; then for each notebook a job: 8-byte length + JSON, with
+  the write end of the result pipe passed as SCM_RIGHTS on the first bytes;
+- worker -> grader: JSON lines: `{"ready": true}` after the warm-up, then
+  one `{"exit": status}` per job after its child ended and every process it
+  left behind was killed and the scratch folder wiped.
+
+Between jobs only one child exists in this sandbox, so siblings never meet;
+the worker is not dumpable (a child cannot ptrace it), and anything a child
+leaves behind (processes, files in /tmp or /dev/shm) is gone before the
+next child starts. The grader kills the whole sandbox on a timeout.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import linecache
+import os
+import shutil
+import signal
+import socket
+import struct
+import sys
+
+from calcgrad.grading import runner
+
+HEADER = struct.Struct("!Q")
+PR_SET_DUMPABLE = 4
+SCRATCH_ROOTS = ("/tmp", "/dev/shm")
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks, left = [], n
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(sock: socket.socket) -> tuple[dict, int | None]:
+    """One message: its JSON and the file descriptor that came with it (or None)."""
+    data, fds, _, _ = socket.recv_fds(sock, HEADER.size, 1)
+    if not data:
+        raise EOFError
+    data += _recv_exact(sock, HEADER.size - len(data)) if len(data) < HEADER.size else b""
+    (size,) = HEADER.unpack(data)
+    if size > runner.MAX_JOB_BYTES:
+        raise SystemExit("job too large")
+    return json.loads(_recv_exact(sock, size)), (fds[0] if fds else None)
+
+
+def send(sock: socket.socket, message: dict, fd: int | None = None) -> None:
+    """Grader side: one length-prefixed JSON message, with a file descriptor."""
+    body = json.dumps(message).encode("utf-8")
+    head = HEADER.pack(len(body))
+    if fd is None:
+        sock.sendall(head)
+    else:
+        socket.send_fds(sock, [head], [fd])
+    sock.sendall(body)
+
+
+def _not_dumpable() -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+class _Discard(runner.Channel):
+    def send(self, event: dict) -> None:
+        return None
+
+
+def warm_up(cells: list[dict], limits: dict) -> None:
+    """Run the blank release notebook here once (first-use set-up in torch and matplotlib),
+    then put back what it changed."""
+    import matplotlib
+    import torch
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from calcgrad import checks
+
+    seed = torch.initial_seed()
+    rc = dict(matplotlib.rcParams)
+    saved = (sys.stdout, sys.stderr, signal.getsignal(signal.SIGALRM),
+             signal.getsignal(signal.SIGPROF), os.getcwd(), checks._runner)
+    folder = "/tmp/warm-up" if os.path.isdir("/tmp") else os.getcwd()
+    os.makedirs(folder, exist_ok=True)
+    os.chdir(folder)
+    try:
+        runner.run_job({"cells": cells, "limits": limits}, _Discard(-1))
+    except BaseException:  # noqa: BLE001 - a failed warm-up only costs speed
+        pass
+    finally:
+        sys.stdout, sys.stderr = saved[0], saved[1]
+        signal.signal(signal.SIGALRM, saved[2])
+        signal.signal(signal.SIGPROF, saved[3])
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        os.chdir(saved[4])
+        checks.use_runner(saved[5])
+    if InteractiveShell.initialized():
+        shell = InteractiveShell.instance()
+        shell.reset(new_session=True)
+        type(shell).clear_instance()
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    matplotlib.rcParams.update(rc)
+    torch.manual_seed(seed)
+    linecache.clearcache()
+    gc.collect()
+    _wipe_scratch()
+
+
+def _wipe_scratch() -> None:
+    for root in SCRATCH_ROOTS:
+        if not os.path.isdir(root):
+            continue
+        for name in os.listdir(root):
+            path = os.path.join(root, name)
+            _make_writable(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+def _make_writable(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        return
+    for top, dirs, _ in os.walk(path):
+        for d in dirs:
+            try:
+                os.chmod(os.path.join(top, d), 0o700)
+            except OSError:
+                pass
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass
+
+
+def _sweep() -> int:
+    """Kill every process in this sandbox but bwrap's init and the worker; how many."""
+    me, killed = os.getpid(), 0
+    for _ in range(50):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            break
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        while True:  # reap what was ours
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+    return killed
+
+
+def _child(job: dict, fd: int, sock: socket.socket, number: int) -> None:
+    """In the forked child: become the runner for this one notebook, then exit."""
+    code = 70
+    try:
+        sock.close()
+        os.setsid()
+        channel = runner.Channel(fd)
+        runner.apply_limits(job["limits"])
+        runner.drop_privileges(job.get("uid"))
+        home = os.path.join("/tmp", f"job-{number}")
+        for sub in ("home", "work"):
+            os.makedirs(os.path.join(home, sub), exist_ok=True)
+        os.environ["HOME"] = os.path.join(home, "home")
+        os.environ["IPYTHONDIR"] = os.path.join(home, "home", ".ipython")
+        os.environ["MPLCONFIGDIR"] = os.path.join(home, "home", ".matplotlib")
+        os.chdir(os.path.join(home, "work"))
+        name = os.path.basename(str(job.get("notebook_name") or "notebook.ipynb"))
+        if job.get("notebook_text"):
+            with open(name, "w", encoding="utf-8") as fh:
+                fh.write(job["notebook_text"])
+        runner.run_job(job, channel)
+        code = 0
+    except BaseException:  # noqa: BLE001 - whatever happened, leave at once
+        code = 70
+    os._exit(code)
+
+
+def main() -> None:
+    sock = socket.socket(fileno=os.dup(0))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    _not_dumpable()
+    init, _ = receive(sock)
+    import matplotlib  # noqa: F401 - imported once, here, for every child
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+
+    from calcgrad import checks, plain  # noqa: F401
+
+    warm_up(init.get("cells", []), init["limits"])
+    sock.sendall(b'{"ready": true}\n')
+    number = 0
+    while True:
+        try:
+            job, fd = receive(sock)
+        except (EOFError, OSError, ValueError):
+            os._exit(0)
+        number += 1
+        if fd is None:
+            os._exit(3)
+        pid = os.fork()
+        if pid == 0:
+            _child(job, fd, sock, number)
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        _sweep()
+        _wipe_scratch()
+        sock.sendall((json.dumps({"exit": code}) + "\n").encode())
+
+
+if __name__ == "__main__":
+    main()
