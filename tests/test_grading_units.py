@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -125,3 +126,28 @@ def test_a_cell_that_needs_student_code_outside_student_halves_is_found():
         ["ref"]
     assert split.outside_names("checks.close('g', lambda: g(1), lambda: ref(1))",
                                known | split.bound_names(helper)) == []
+
+
+def test_an_environment_under_tmp_is_bound_on_top_of_the_scratch_folder(monkeypatch):
+    """CI clones the course under /tmp: the scratch tmpfs must not hide the venv there."""
+    from calcgrad.grading import sandbox as sb
+
+    monkeypatch.setattr(sb, "_python_roots", lambda: [Path("/tmp/ci/clone/.venv")])
+    monkeypatch.setattr(sb, "_calcgrad_dir", lambda: Path("/tmp/ci/clone/calcgrad"))
+    box = sb.Sandbox(enabled=True, bwrap="/usr/bin/bwrap")
+    argv = box.command(1 << 20)
+    scratch = argv.index("--tmpfs")
+    assert argv[scratch + 1] == sb.SCRATCH
+    binds = [i for i, a in enumerate(argv) if a == "--ro-bind" and argv[i + 1].startswith("/tmp/")]
+    assert {argv[i + 1] for i in binds} == {"/tmp/ci/clone/.venv", "/tmp/ci/clone/calcgrad"}
+    assert all(i > scratch for i in binds), "the scratch tmpfs would hide the environment"
+
+
+def test_the_warm_worker_wipe_spares_the_environment(monkeypatch):
+    from calcgrad.grading import worker
+
+    monkeypatch.setattr(worker.sys, "prefix", "/tmp/ci/clone/.venv")
+    assert worker._holds_environment("/tmp/ci")
+    assert worker._holds_environment("/tmp/ci/clone/.venv")
+    assert not worker._holds_environment("/tmp/job-3")
+    assert not worker._holds_environment("/tmp/c")  # a prefix of a name is not a parent

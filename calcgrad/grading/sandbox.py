@@ -122,10 +122,11 @@ class Sandbox:
         args += ["--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
         for key, value in _env(SCRATCH).items():
             args += ["--setenv", key, value]
+        # The scratch tmpfs first: an environment that lives under /tmp (a CI checkout, say)
+        # is then bound read-only on top of it instead of being hidden by it.
+        args += ["--perms", "1777", "--size", str(int(limits_scratch_bytes)), "--tmpfs", SCRATCH]
         args += self.binds()
-        args += ["--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", str(int(limits_scratch_bytes)), "--tmpfs", SCRATCH,
-                 "--chdir", SCRATCH, "--"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--chdir", SCRATCH, "--"]
         return args + runner
 
     def environment(self, scratch: str) -> dict | None:

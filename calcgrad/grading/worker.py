@@ -132,12 +132,23 @@ def warm_up(cells: list[dict], limits: dict) -> None:
     _wipe_scratch()
 
 
+def _holds_environment(path: str) -> bool:
+    """Whether `path` leads to the read-only Python environment or calcgrad (bound there
+    when they live under /tmp): the wipe must leave those alone."""
+    import calcgrad
+
+    kept = (sys.prefix, sys.base_prefix, os.path.dirname(os.path.abspath(calcgrad.__file__)))
+    return any(k == path or k.startswith(path + os.sep) for k in kept)
+
+
 def _wipe_scratch() -> None:
     for root in SCRATCH_ROOTS:
         if not os.path.isdir(root):
             continue
         for name in os.listdir(root):
             path = os.path.join(root, name)
+            if _holds_environment(path):
+                continue
             _make_writable(path)
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
