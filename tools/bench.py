@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from calcgrad import course  # noqa: E402
+from calcgrad.demo import readable_notebook  # noqa: E402
 
 
 def make_class(root: Path, n: int) -> Path:
@@ -34,7 +35,9 @@ def make_class(root: Path, n: int) -> Path:
     for assignment in course.ASSIGNMENTS:
         course.generate(root, assignment)
         samples = [root / "source" / assignment / f"{assignment}.ipynb"]
-        samples += sorted((REPO / "examples" / assignment).glob("*.ipynb"))
+        # Honest work only: examples/ also holds a deliberately corrupt notebook (for the demo).
+        samples += [p for p in sorted((REPO / "examples" / assignment).glob("*.ipynb"))
+                    if readable_notebook(p) is None]
         for i in range(n):
             course.submit(root, assignment, f"s{i:04d}", samples[i % len(samples)])
     return root
