@@ -350,6 +350,21 @@ def run_job(job: dict, channel: Channel) -> None:
     channel.send({"event": "end"})
 
 
+def enter_workspace(job: dict, home: str) -> None:
+    """Make a HOME and a working folder under `home`, point IPython and matplotlib there,
+    go to the working folder and write the job's notebook into it."""
+    for sub in ("home", "work"):
+        os.makedirs(os.path.join(home, sub), exist_ok=True)
+    os.environ["HOME"] = os.path.join(home, "home")
+    os.environ["IPYTHONDIR"] = os.path.join(home, "home", ".ipython")
+    os.environ["MPLCONFIGDIR"] = os.path.join(home, "home", ".matplotlib")
+    os.chdir(os.path.join(home, "work"))
+    name = os.path.basename(str(job.get("notebook_name") or "notebook.ipynb"))
+    if job.get("notebook_text"):
+        with open(name, "w", encoding="utf-8") as fh:
+            fh.write(job["notebook_text"])
+
+
 def main() -> None:
     raw = sys.stdin.buffer.read(MAX_JOB_BYTES + 1)
     if len(raw) > MAX_JOB_BYTES:
@@ -362,17 +377,7 @@ def main() -> None:
     os.close(devnull)
     apply_limits(job["limits"])
     drop_privileges(job.get("uid"))
-    home = job.get("home") or os.getcwd()
-    for sub in ("home", "work"):
-        os.makedirs(os.path.join(home, sub), exist_ok=True)
-    os.environ["HOME"] = os.path.join(home, "home")
-    os.environ["IPYTHONDIR"] = os.path.join(home, "home", ".ipython")
-    os.environ["MPLCONFIGDIR"] = os.path.join(home, "home", ".matplotlib")
-    os.chdir(os.path.join(home, "work"))
-    name = os.path.basename(str(job.get("notebook_name") or "notebook.ipynb"))
-    if job.get("notebook_text"):
-        with open(name, "w", encoding="utf-8") as fh:
-            fh.write(job["notebook_text"])
+    enter_workspace(job, job.get("home") or os.getcwd())
     code = 0
     try:
         run_job(job, channel)

@@ -206,17 +206,7 @@ def _child(job: dict, fd: int, sock: socket.socket, number: int) -> None:
         channel = runner.Channel(fd)
         runner.apply_limits(job["limits"])
         runner.drop_privileges(job.get("uid"))
-        home = os.path.join("/tmp", f"job-{number}")
-        for sub in ("home", "work"):
-            os.makedirs(os.path.join(home, sub), exist_ok=True)
-        os.environ["HOME"] = os.path.join(home, "home")
-        os.environ["IPYTHONDIR"] = os.path.join(home, "home", ".ipython")
-        os.environ["MPLCONFIGDIR"] = os.path.join(home, "home", ".matplotlib")
-        os.chdir(os.path.join(home, "work"))
-        name = os.path.basename(str(job.get("notebook_name") or "notebook.ipynb"))
-        if job.get("notebook_text"):
-            with open(name, "w", encoding="utf-8") as fh:
-                fh.write(job["notebook_text"])
+        runner.enter_workspace(job, os.path.join("/tmp", f"job-{number}"))
         runner.run_job(job, channel)
         code = 0
     except BaseException:  # noqa: BLE001 - whatever happened, leave at once
