@@ -151,3 +151,47 @@ def test_the_warm_worker_wipe_spares_the_environment(monkeypatch):
     assert worker._holds_environment("/tmp/ci/clone/.venv")
     assert not worker._holds_environment("/tmp/job-3")
     assert not worker._holds_environment("/tmp/c")  # a prefix of a name is not a parent
+
+
+def test_the_warm_worker_never_wipes_the_machines_own_tmp(tmp_path, monkeypatch):
+    """Outside bwrap, /tmp is the machine's: the wipe between children must do nothing."""
+    import tempfile
+
+    from calcgrad.grading import worker
+    from calcgrad.grading.sandbox import SANDBOXED
+
+    monkeypatch.delenv(SANDBOXED, raising=False)
+    with tempfile.NamedTemporaryFile(dir="/tmp", prefix="calcgrad-wipe-") as kept:
+        worker._wipe_scratch()
+        assert Path(kept.name).exists()
+
+
+def test_the_sandbox_marks_itself_for_the_wipe():
+    from calcgrad.grading import sandbox as sb
+
+    argv = sb.Sandbox(enabled=True).command(16 * 1024 * 1024)
+    at = [i for i, a in enumerate(argv) if a == "--setenv" and argv[i + 1] == sb.SANDBOXED]
+    assert at and argv[at[0] + 2] == "1"
+
+
+def test_the_warm_up_stand_in_runs_clean(tmp_path):
+    """Every cell of the stand-in warm-up runs without an error (a failing one would leave
+    torch's first-use costs to every child, silently)."""
+    import subprocess
+    import sys
+
+    from calcgrad.grading.autograde import WARMUP_STANDIN
+
+    script = (
+        "import json, sys\n"
+        "import matplotlib\nmatplotlib.use('module://matplotlib_inline.backend_inline')\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "for source in json.load(sys.stdin):\n"
+        "    result = shell.run_cell(source)\n"
+        "    if not result.success:\n"
+        "        sys.exit(f'failed: {source[:60]!r}: {result.error_in_exec!r}')\n")
+    proc = subprocess.run([sys.executable, "-c", script], input=json.dumps(WARMUP_STANDIN),
+                          capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "MPLCONFIGDIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -18,6 +18,7 @@ Sandboxes run in parallel (`jobs`); steps 1, 3 and 4 run in this thread.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -33,6 +34,7 @@ from nbformat.notebooknode import NotebookNode
 
 from calcgrad.grading import outputs as out
 from calcgrad.grading import pool, split, trusted
+from calcgrad.grading.nbgrader_steps import AssignmentRecord, Steps, save_grades
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.run_table import NotebookReport, Row
 from calcgrad.grading.sandbox import Sandbox
@@ -40,13 +42,31 @@ from calcgrad.grading.submission import Unreadable, find_notebooks, inside, read
     read_regular, read_timestamp
 from calcgrad.grading.supervise import RunResult, kill_all, run_job
 
-# Warms a worker when the assignment has no release notebook: first use of torch's autograd,
-# IPython's display and matplotlib's inline backend.
+# Run after the blank release notebook to warm a worker up: the first use of what an honest
+# answer reaches but a blank one does not (autograd in both float types and its functional
+# forms, a plot with a tangent, a recorded check) costs up to half a second in torch and
+# matplotlib, once per worker instead of once per notebook. Our own code, never the source.
 WARMUP_STANDIN = [
-    "import torch\nimport numpy as np\nfrom calcgrad import checks, plotting",
-    "x = torch.arange(4.0, requires_grad=True)\ny = (x * x).sum()\ny.backward()\nx.grad",
-    "plotting.use_svg_display()\nplotting.plot(torch.arange(3.0), [torch.arange(3.0) ** 2])",
-    "checks.close('warm-up', student=lambda: x.grad, expected=2 * x.detach())",
+    "import math\nimport torch\nimport numpy as np\nfrom calcgrad import checks, plotting",
+    """def _warm(t):
+    return torch.stack([t[0] * t[1] ** 2, torch.exp(t[2]) * t[0] + torch.sin(t[1])])
+
+for _dtype in (torch.float32, torch.float64):
+    _x = torch.arange(1.0, 4.0, dtype=_dtype, requires_grad=True)
+    _warm(_x).backward(torch.ones(2, dtype=_dtype))
+    torch.autograd.grad(_warm(_x).sum(), _x)
+    torch.autograd.functional.jacobian(_warm, _x.detach())
+    torch.autograd.functional.vjp(_warm, _x.detach(), torch.ones(2, dtype=_dtype))
+    torch.func.jvp(_warm, (_x.detach(),), (torch.ones(3, dtype=_dtype),))
+    torch.func.grad(lambda t: _warm(t).sum())(_x.detach())
+_x.grad""",
+    """plotting.use_svg_display()
+_t = torch.arange(0.0, 3.0, 0.1)
+plotting.plot(_t, [torch.sin(_t), torch.cos(_t)], "x", "f(x)", legend=["sin", "cos"])
+plotting.plot_tangent(np.sin, 1.0)""",
+    """_y = torch.arange(4.0, requires_grad=True)
+(_y * _y).sum().backward()
+checks.close("warm-up", student=lambda: _y.grad, expected=lambda: 2 * _y.detach())""",
 ]
 
 MAX_RETRIES = 2  # re-runs after a crash, each skipping the cell that crashed
@@ -122,61 +142,6 @@ class Course:
                 if entry.is_dir() and (entry / assignment).exists() and entry.name not in excluded:
                     found.append(entry.name)
         return found
-
-    def preprocessors(self) -> tuple[list, list]:
-        """nbgrader's sanitize preprocessors, and its autograde ones after Execute."""
-        from nbgrader.converters import Autograde
-        from nbgrader.preprocessors import Execute
-
-        _validate_schemas_once()
-        converter = Autograde(coursedir=self.coursedir, config=self.config)
-        after = list(converter.autograde_preprocessors)
-        if Execute in after:
-            after = after[after.index(Execute) + 1:]
-        return list(converter.sanitize_preprocessors), after
-
-
-class _CompiledSchemas:
-    """`jsonschema.validate` as nbgrader's metadata check calls it (once per cell), with the
-    schema checked and its validator built once instead of per call: same errors, and
-    about a quarter of a second less per notebook."""
-
-    def __init__(self):
-        import jsonschema
-
-        self._jsonschema = jsonschema
-        self._validators: dict[int, tuple] = {}
-
-    def __getattr__(self, name):
-        return getattr(self._jsonschema, name)
-
-    def validate(self, instance, schema, *args, **kwargs):
-        if args or kwargs:
-            return self._jsonschema.validate(instance, schema, *args, **kwargs)
-        hit = self._validators.get(id(schema))
-        if hit is None or hit[0] is not schema:
-            cls = self._jsonschema.validators.validator_for(schema)
-            cls.check_schema(schema)
-            hit = self._validators[id(schema)] = (schema, cls(schema))
-        error = self._jsonschema.exceptions.best_match(hit[1].iter_errors(instance))
-        if error is not None:
-            raise error
-
-
-def _validate_schemas_once() -> None:
-    from nbgrader.nbgraderformat import common
-
-    if not isinstance(common.jsonschema, _CompiledSchemas):
-        common.jsonschema = _CompiledSchemas()
-
-
-def _export(config, preprocessors: list, nb: NotebookNode, resources: dict):
-    from nbconvert.exporters import NotebookExporter
-
-    exporter = NotebookExporter(config=config)
-    for pp in preprocessors:
-        exporter.register_preprocessor(pp)
-    return exporter.from_notebook_node(nb, resources=resources)
 
 
 # ----------------------------------------------------------- nbgrader's logs
@@ -267,7 +232,8 @@ class Grader:
         self.options = options
         self.log = log
         self.sandbox = Sandbox(enabled=options.sandbox)
-        self.sanitize, self.after = course.preprocessors()
+        self.steps: Steps | None = None  # once the gradebook is known to hold the assignment
+        self.gb = None  # the gradebook session of a batch (written in the main thread only)
         self._trusted_cache: dict[tuple[str, str], dict[str, str]] = {}
         self._workers: dict[int, pool.WarmWorker | None] = {}
         self._workers_lock = threading.Lock()
@@ -287,6 +253,7 @@ class Grader:
         with self.course.gradebook() as gb:
             try:
                 names = [n.name for n in gb.find_assignment(assignment).notebooks]
+                record = AssignmentRecord.read(gb, assignment)
             except MissingEntry:
                 known = ", ".join(a.name for a in gb.assignments) or "none"
                 raise ConfigurationError(f"no assignment {assignment!r} in the gradebook "
@@ -294,15 +261,15 @@ class Grader:
                                          f"{assignment}` first") from None
         if not names:
             raise ConfigurationError(f"assignment {assignment!r} has no notebooks")
+        self.steps = Steps(self.course.config, self.course.coursedir, record)
         self.sandbox.check()
         return names
 
     def _gradebook_sources(self, notebook: str) -> dict[str, str]:
         key = (self.options.assignment, notebook)
         if key not in self._trusted_cache:
-            with self.course.gradebook() as gb:
-                nb = gb.find_notebook(notebook, self.options.assignment)
-                self._trusted_cache[key] = {c.name: c.source for c in nb.source_cells}
+            record = self.steps.notebook(notebook)
+            self._trusted_cache[key] = {c.name: c.source for c in record.source_cells}
         return self._trusted_cache[key]
 
     # -- step 1: read and sanitize
@@ -388,11 +355,10 @@ class Grader:
                 submitted_tests[meta["grade_id"]] = cell.get("source", "")
         resources = self._resources(nbjob.student, nbjob.notebook)
         with _collect_notes(nbjob.report.notes):
-            text, resources = _export(self.course.config, self.sanitize, nb, resources)
-        nb = nbformat.reads(text, as_version=4)
+            nb, resources = self.steps.sanitize(nb, resources)
         nbjob.resources = resources
         cells = []
-        sandbox_nb = nbformat.from_dict(nb)
+        shown: dict[int, str] = {}  # the notebook file the sandbox sees: test cells stripped
         known = set(trusted.TRUSTED_NAMES)  # grows with what earlier test cells define
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -416,16 +382,19 @@ class Grader:
                     nbjob.report.restored.append(gid)
                 elif submitted_tests[gid].strip() not in self._released(trusted_source):
                     nbjob.report.edited.append(gid)
-            sandbox_nb.cells[index].source = source
+            shown[index] = source
             cells.append(dict(spec, source=source))
         nbjob.nb = nb
+        sandbox_nb = dict(nb, cells=[dict(c, source=shown[i]) if i in shown else c
+                                     for i, c in enumerate(nb.cells)])
         nbjob.job = {"cells": cells, "notebook_name": f"{nbjob.notebook}.ipynb",
-                     "notebook_text": nbformat.writes(sandbox_nb)}
+                     "notebook_text": json.dumps(sandbox_nb, sort_keys=True, indent=1,
+                                                 ensure_ascii=False)}
 
     # -- step 2: the sandbox (worker threads)
     def warmup_cells(self) -> list[dict]:
         """The code cells of the assignment's BLANK release notebooks (never the source:
-        a forked child inherits the warm worker's memory), or a small stand-in."""
+        a forked child inherits the warm worker's memory), then WARMUP_STANDIN."""
         cd = self.course.coursedir
         folder = Path(cd.format_path(cd.release_directory, ".", self.options.assignment))
         cells: list[dict] = []
@@ -436,7 +405,8 @@ class Grader:
                 continue
             cells += [{"index": len(cells) + i, "source": c.source}
                       for i, c in enumerate(c for c in nb.cells if c.cell_type == "code")]
-        return cells or [{"index": i, "source": src} for i, src in enumerate(WARMUP_STANDIN)]
+        return cells + [{"index": len(cells) + i, "source": src}
+                        for i, src in enumerate(WARMUP_STANDIN)]
 
     def _worker(self, slot: int) -> pool.WarmWorker | None:
         """The slot's warm worker, started on first use; None: grade with one sandbox each."""
@@ -591,9 +561,11 @@ class Grader:
 
     def _save(self, nbjob: NotebookJob) -> None:
         with _collect_notes(nbjob.report.notes):
-            text, _ = _export(self.course.config, self.after, nbjob.nb, nbjob.resources)
-        dest = self.course.autograded(nbjob.student, self.options.assignment)
-        _write(dest / f"{nbjob.notebook}.ipynb", text)
+            text = self.steps.after(nbjob.nb, nbjob.resources)
+            dest = self.course.autograded(nbjob.student, self.options.assignment)
+            _write(dest / f"{nbjob.notebook}.ipynb", text)
+            save_grades(self.steps, self.gb, self.options.assignment, nbjob.student,
+                        nbjob.notebook, nbjob.nb)
 
     # -- a student's submission in the gradebook
     def open_submission(self, student: str) -> list[str]:
@@ -602,13 +574,12 @@ class Grader:
         timestamp, note = read_timestamp(folder) if folder.is_dir() else (None, "")
         if note:
             notes.append(note)
-        with self.course.gradebook() as gb:
-            gb.update_or_create_student(student)
-            if timestamp:
-                gb.update_or_create_submission(self.options.assignment, student,
-                                               timestamp=timestamp)
-            else:
-                gb.update_or_create_submission(self.options.assignment, student)
+        self.gb.update_or_create_student(student)
+        if timestamp:
+            self.gb.update_or_create_submission(self.options.assignment, student,
+                                                timestamp=timestamp)
+        else:
+            self.gb.update_or_create_submission(self.options.assignment, student)
         dest = self.course.autograded(student, self.options.assignment)
         if timestamp:
             _write(dest / "timestamp.txt", timestamp.isoformat(" "))
@@ -624,23 +595,21 @@ class Grader:
 
     def zero(self, nbjob: NotebookJob) -> None:
         """No notebook to grade: every grade of it is 0, as nbgrader does for a missing one."""
-        with self.course.gradebook() as gb:
-            sub = gb.find_submission_notebook(nbjob.notebook, self.options.assignment,
-                                              nbjob.student)
-            for grade in sub.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-            gb.db.commit()
+        sub = self.gb.find_submission_notebook(nbjob.notebook, self.options.assignment,
+                                               nbjob.student)
+        for grade in sub.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        self.gb.db.commit()
         stale = self.course.autograded(nbjob.student, self.options.assignment) / \
             f"{nbjob.notebook}.ipynb"
         if stale.is_file():
             stale.unlink()
 
     def row(self, student: str, jobs: list[NotebookJob], notes: list[str]) -> Row:
-        with self.course.gradebook() as gb:
-            sub = gb.find_submission(self.options.assignment, student)
-            score, max_score = sub.score, sub.max_score
-            penalty = sub.late_submission_penalty or 0.0
+        sub = self.gb.find_submission(self.options.assignment, student)
+        score, max_score = sub.score, sub.max_score
+        penalty = sub.late_submission_penalty or 0.0
         return Row(student, score, max_score, [j.report for j in jobs], notes, penalty)
 
     # -- the batch
@@ -673,27 +642,32 @@ class Grader:
                                     notes=["no submitted folder: nothing written"])
             rows.append(Row(student, 0.0, 0.0, [report]))
         students = [s for s in students if s not in unknown]
+        # Students read and not yet complete: memory does not grow with the class.
+        window = 2 * len(slots) + 2
+        queue = iter(students)
+        exhausted = False
         pending: dict[str, list[NotebookJob]] = {}
-        futures: dict[Future, NotebookJob] = {}
+        not_done: set[Future] = set()
         threads = ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="sandbox")
+        self.gb = self.course.gradebook()
         try:
-            for student in students:
-                jobs = self.prepare(student, names)
-                pending[student] = jobs
-                for nbjob in jobs:
-                    if nbjob.report.status == "":
-                        futures[threads.submit(work, nbjob)] = nbjob
-            finished = {s for s, js in pending.items() if all(j.report.status for j in js)}
-            for student in list(finished):
-                rows.append(self._complete(student, pending.pop(student), on_row))
-            not_done = set(futures)
-            while not_done:
-                done, not_done = wait(not_done, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()
+            while True:
+                while not exhausted and len(pending) < window:
+                    student = next(queue, None)
+                    if student is None:
+                        exhausted = True
+                        break
+                    jobs = pending[student] = self.prepare(student, names)
+                    not_done |= {threads.submit(work, j) for j in jobs if not j.report.status}
                 for student, jobs in list(pending.items()):
                     if all(j.report.status or j.run is not None for j in jobs):
                         rows.append(self._complete(student, pending.pop(student), on_row))
+                if exhausted and not pending:
+                    break
+                if not_done:
+                    done, not_done = wait(not_done, timeout=1.0, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
         except KeyboardInterrupt:
             threads.shutdown(wait=False, cancel_futures=True)
             kill_all()
@@ -702,6 +676,8 @@ class Grader:
         finally:
             threads.shutdown(wait=True, cancel_futures=True)
             self.close_workers()
+            self.gb.close()
+            self.gb = None
         return rows
 
     def _complete(self, student: str, jobs: list[NotebookJob], on_row) -> Row:
@@ -716,6 +692,7 @@ class Grader:
                 try:
                     self.finalize(nbjob)
                 except Exception as exc:  # noqa: BLE001 - a grader bug costs one notebook
+                    self.gb.db.rollback()
                     nbjob.report.status = "grader error"
                     nbjob.report.notes.append(f"{type(exc).__name__}: {exc}"[:300])
                     self.log(f"grader error on {student}/{nbjob.notebook}:\n"

@@ -45,6 +45,11 @@ def _is_under(path: Path, roots: list[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
+# Set inside bwrap only: what lets the warm worker wipe the scratch folders (/tmp, /dev/shm)
+# between children. Outside a sandbox those are the machine's own.
+SANDBOXED = "CALCGRAD_SANDBOXED"
+
+
 def _env(limits_home: str) -> dict:
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -122,6 +127,7 @@ class Sandbox:
         args += ["--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
         for key, value in _env(SCRATCH).items():
             args += ["--setenv", key, value]
+        args += ["--setenv", SANDBOXED, "1"]  # the warm worker wipes /tmp only in here
         # The scratch tmpfs first: an environment that lives under /tmp (a CI checkout, say)
         # is then bound read-only on top of it instead of being hidden by it.
         args += ["--perms", "1777", "--size", str(int(limits_scratch_bytes)), "--tmpfs", SCRATCH]

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import io
 import math
 import warnings
 from dataclasses import dataclass, field
 
 from nbformat.notebooknode import NotebookNode
-from nbformat.v4 import new_output
 
 from calcgrad import checks
 from calcgrad.grading import outputs as out
@@ -106,16 +106,23 @@ def _split_last_expression(tree: ast.Module) -> tuple[ast.Module, ast.Expression
     return tree, None
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str, label: str) -> tuple:
+    """A trusted cell's code, compiled once per batch rather than once per student."""
+    body, last = _split_last_expression(ast.parse(source))
+    return (compile(body, f"<{label}>", "exec"),
+            compile(last, f"<{label}>", "eval") if last is not None else None)
+
+
 def judge_cell(source: str, records: list, reached: bool, ns: dict,
                label: str = "test cell") -> TrustedCell:
     """Run a test cell's trusted source against recorded student values."""
     result = TrustedCell()
     try:
-        tree = ast.parse(source)
+        body, last = _compiled(source, label)
     except SyntaxError as exc:
         result.outputs.append(out.error("SyntaxError", str(exc)))
         return result
-    body, last = _split_last_expression(tree)
     stdout, stderr = io.StringIO(), io.StringIO()
     runner = ReplayRunner(records, reached, result)
     previous = checks.use_runner(runner)
@@ -126,9 +133,9 @@ def judge_cell(source: str, records: list, reached: bool, ns: dict,
                 warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             try:
-                exec(compile(body, f"<{label}>", "exec"), ns)
+                exec(body, ns)
                 if last is not None:
-                    value = eval(compile(last, f"<{label}>", "eval"), ns)
+                    value = eval(last, ns)
             except checks.CheckFailed as exc:
                 error = out.error("CheckFailed", str(exc))
             except NameError as exc:
@@ -142,13 +149,13 @@ def judge_cell(source: str, records: list, reached: bool, ns: dict,
     finally:
         checks.use_runner(previous)
     if stdout.getvalue():
-        result.outputs.append(new_output("stream", name="stdout", text=stdout.getvalue()))
+        result.outputs.append(out.new_output("stream", name="stdout", text=stdout.getvalue()))
     warned = stderr.getvalue() + "".join(
         warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
     if warned:
-        result.outputs.append(new_output("stream", name="stderr", text=warned))
+        result.outputs.append(out.new_output("stream", name="stderr", text=warned))
     if value is not None and error is None:
-        result.outputs.append(new_output("execute_result", data={"text/plain": repr(value)},
+        result.outputs.append(out.new_output("execute_result", data={"text/plain": repr(value)},
                                          execution_count=None))
     if error is not None:
         result.outputs.append(error)
