@@ -148,7 +148,16 @@ def feedback(args) -> int:
     return 0
 
 
+def _skip_unused_imports() -> None:
+    """jsonschema imports `rfc3987_syntax` when it is installed (Jupyter's event schemas pull
+    it in), and that builds a grammar for a second at import; it only checks the "iri"
+    string formats, which nbformat and nbgrader never ask for. Blocked, jsonschema leaves
+    those two format checks out."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _skip_unused_imports()
     from calcgrad.grading.autograde import ConfigurationError
     from calcgrad.grading.sandbox import SandboxUnavailable
 

@@ -34,7 +34,7 @@ from nbformat.notebooknode import NotebookNode
 
 from calcgrad.grading import outputs as out
 from calcgrad.grading import pool, split, trusted
-from calcgrad.grading.nbgrader_steps import AssignmentRecord, Steps, save_grades
+from calcgrad.grading.nbgrader_steps import AssignmentRecord, Steps, notebook_text, save_grades
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.run_table import NotebookReport, Row
 from calcgrad.grading.sandbox import Sandbox
@@ -58,7 +58,6 @@ for _dtype in (torch.float32, torch.float64):
     torch.autograd.functional.jacobian(_warm, _x.detach())
     torch.autograd.functional.vjp(_warm, _x.detach(), torch.ones(2, dtype=_dtype))
     torch.func.jvp(_warm, (_x.detach(),), (torch.ones(3, dtype=_dtype),))
-    torch.func.grad(lambda t: _warm(t).sum())(_x.detach())
 _x.grad""",
     """plotting.use_svg_display()
 _t = torch.arange(0.0, 3.0, 0.1)
@@ -561,11 +560,12 @@ class Grader:
 
     def _save(self, nbjob: NotebookJob) -> None:
         with _collect_notes(nbjob.report.notes):
-            text = self.steps.after(nbjob.nb, nbjob.resources)
-            dest = self.course.autograded(nbjob.student, self.options.assignment)
-            _write(dest / f"{nbjob.notebook}.ipynb", text)
+            nb = self.steps.after(nbjob.nb, nbjob.resources)
             save_grades(self.steps, self.gb, self.options.assignment, nbjob.student,
-                        nbjob.notebook, nbjob.nb)
+                        nbjob.notebook, nb)
+            dest = self.course.autograded(nbjob.student, self.options.assignment)
+            _write(dest / f"{nbjob.notebook}.ipynb", notebook_text(nb))
+        nbjob.nb = nbjob.job = None  # done with: memory stays flat across the class
 
     # -- a student's submission in the gradebook
     def open_submission(self, student: str) -> list[str]:
@@ -615,6 +615,8 @@ class Grader:
     # -- the batch
     def run(self, on_row=None) -> list[Row]:
         names = self.check()
+        # The trusted side's imports (torch, matplotlib) while the warm workers start.
+        threading.Thread(target=trusted.namespace, daemon=True).start()
         self._warmup = self.warmup_cells()
         students = self.options.students or self.course.students(self.options.assignment)
         rows: list[Row] = []

@@ -38,6 +38,7 @@ class NotebookRecord:
     grade_cells: list = field(default_factory=list)  # name, cell_type, max_score
     solution_cells: list = field(default_factory=list)  # name
     task_cells: list = field(default_factory=list)  # name, max_score
+    cell_names: dict = field(default_factory=dict)  # gradebook id -> name, for grades, comments
 
 
 class AssignmentRecord:
@@ -60,7 +61,8 @@ class AssignmentRecord:
                 [SimpleNamespace(name=c.name, cell_type=c.cell_type, max_score=c.max_score)
                  for c in nb.grade_cells],
                 [SimpleNamespace(name=c.name) for c in nb.solution_cells],
-                [SimpleNamespace(name=c.name, max_score=c.max_score) for c in nb.task_cells])
+                [SimpleNamespace(name=c.name, max_score=c.max_score) for c in nb.task_cells],
+                {c.id: c.name for c in (*nb.grade_cells, *nb.solution_cells, *nb.task_cells)})
         return cls(assignment, notebooks)
 
     # -- the Gradebook methods the two preprocessors call
@@ -155,25 +157,43 @@ class Steps:
     def sanitize(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         return self._run(self.sanitize_pps, nb, resources)
 
-    def after(self, nb: NotebookNode, resources: dict) -> str:
-        """The autograded notebook's text (validated by nbformat, as nbgrader writes it)."""
-        import nbformat
-
+    def after(self, nb: NotebookNode, resources: dict) -> NotebookNode:
         nb, _ = self._run(self.after_pps, nb, resources)
-        return nbformat.writes(nb, version=nbformat.NO_CONVERT)
+        return nb
+
+
+def notebook_text(nb: NotebookNode) -> str:
+    """What `nbformat.writes` makes of `nb` (validated, invalid logged, lines split,
+    transient metadata dropped, keys sorted), without its deep copy and written compact:
+    `indent=1` sends `json.dumps` to its pure-Python encoder, 5x slower on notebooks with
+    plots, and nbgrader's formgrader, feedback and export read either. `nb` is changed, so
+    this is the last thing done with it."""
+    import nbformat
+    from nbformat.v4.nbjson import BytesEncoder
+    from nbformat.v4.rwbase import split_lines, strip_transient
+    from traitlets.log import get_logger
+
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        get_logger().error("Notebook JSON is invalid: %s", exc)
+    nb = strip_transient(split_lines(nb))
+    return json.dumps(nb, cls=BytesEncoder, sort_keys=True, ensure_ascii=False)
 
 
 def save_grades(steps: Steps, gb, assignment: str, student: str, notebook: str,
                 nb: NotebookNode) -> None:
     """SaveAutoGrades and AssignLatePenalties for one autograded notebook, in `gb`'s
-    session: the same fields set by the same rules, then one commit."""
+    session: the same fields set by the same rules, then one commit (nbgrader commits once
+    per cell)."""
     from nbgrader import utils
     from traitlets.log import get_logger
 
     sub = gb.find_submission_notebook(notebook, assignment, student)
     if steps.saves_grades:
-        grades = {g.cell.name: g for g in sub.grades}
-        comments = {c.cell.name: c for c in sub.comments}
+        names = steps.notebook(notebook).cell_names
+        grades = {names.get(g.cell_id): g for g in sub.grades}
+        comments = {names.get(c.cell_id): c for c in sub.comments}
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if utils.is_grade(cell):
@@ -186,7 +206,8 @@ def save_grades(steps: Steps, gb, assignment: str, student: str, notebook: str,
                 unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
                 comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) \
                     else None
-        gb.db.commit()
+        gb.db.flush()
+        gb.db.expire(sub, ["score"])  # the late penalty is computed from the new score
     late = steps.late_penalties
     if late is not None:
         late.init_plugin()
@@ -199,7 +220,7 @@ def save_grades(steps: Steps, gb, assignment: str, student: str, notebook: str,
             late.log.warning(f"Late submission penalty: {penalty}")
             if penalty is not None:
                 sub.late_submission_penalty = late._check_late_penalty(sub, penalty)
-        gb.db.commit()
+    gb.db.commit()
 
 
 def _entry(found: dict, name: str, kind: str):
@@ -211,30 +232,50 @@ def _entry(found: dict, name: str, kind: str):
 
 
 class _CompiledSchemas:
-    """`jsonschema.validate` as nbgrader's metadata check calls it (once per cell), with the
-    schema checked and its validator built once instead of per call: same errors, and
-    about a quarter of a second less per notebook."""
+    """`jsonschema.validate` as nbgrader's metadata check calls it: once per cell, with a
+    schema dict freshly read from disk by every MetadataValidator it creates. Here each
+    distinct schema is checked and compiled once (by content), valid metadata is confirmed
+    by fastjsonschema (nbformat's own fast validator), and invalid metadata still gets
+    jsonschema's error, the one nbgrader would raise."""
 
     def __init__(self):
         import jsonschema
 
         self._jsonschema = jsonschema
-        self._validators: dict[int, tuple] = {}
+        self._by_id: dict[int, tuple] = {}
+        self._by_content: dict[str, tuple] = {}
 
     def __getattr__(self, name):
         return getattr(self._jsonschema, name)
 
+    def _compiled(self, schema) -> tuple:
+        hit = self._by_id.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        key = json.dumps(schema, sort_keys=True)
+        compiled = self._by_content.get(key)
+        if compiled is None:
+            import fastjsonschema
+
+            cls = self._jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            compiled = self._by_content[key] = (cls(schema), fastjsonschema.compile(schema))
+        self._by_id[id(schema)] = (schema, compiled)
+        return compiled
+
     def validate(self, instance, schema, *args, **kwargs):
         if args or kwargs:
             return self._jsonschema.validate(instance, schema, *args, **kwargs)
-        hit = self._validators.get(id(schema))
-        if hit is None or hit[0] is not schema:
-            cls = self._jsonschema.validators.validator_for(schema)
-            cls.check_schema(schema)
-            hit = self._validators[id(schema)] = (schema, cls(schema))
-        error = self._jsonschema.exceptions.best_match(hit[1].iter_errors(instance))
+        slow, fast = self._compiled(schema)
+        try:
+            fast(instance)
+            return None
+        except Exception:  # noqa: BLE001 - invalid (or unusual): jsonschema decides and words it
+            pass
+        error = self._jsonschema.exceptions.best_match(slow.iter_errors(instance))
         if error is not None:
             raise error
+        return None
 
 
 def _validate_schemas_once() -> None:
