@@ -33,9 +33,10 @@ test: setup lint
 	$(MAKE) --no-print-directory nbval
 
 # plain `nbgrader autograde` vs `calcgrad autograde` on the same class of N honest
-# submissions per assignment (make bench N=40); BIG: larger classes graded by calcgrad only.
-N ?= 20
-BIG ?=
+# submissions per assignment (make bench N=20 BIG= for a quick look); BIG: larger classes graded
+# by calcgrad only, to show its peak memory does not grow with the class. About 20 minutes.
+N ?= 100
+BIG ?= 1000
 bench: setup
 	$(BIN)/python tools/bench.py --n $(N) $(if $(BIG),--calcgrad-n $(BIG))
 

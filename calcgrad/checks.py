@@ -66,12 +66,18 @@ def _trusted_value(value: Any) -> Any:
     return decode(encode(value() if callable(value) else value))
 
 
-def judge(check: Check, got: Any) -> Verdict:
-    """Decide a check from the student's decoded value. Never runs student code."""
+def trusted_values(check: Check) -> tuple[Any, dict[str, Any]]:
+    """The expected value and the known-mistake values of a close or equal check, decoded."""
+    return (_trusted_value(check.expected),
+            {msg: _trusted_value(w) for msg, w in (check.wrong or {}).items()})
+
+
+def judge(check: Check, got: Any, trusted: tuple | None = None) -> Verdict:
+    """Decide a check from the student's decoded value. Never runs student code.
+    `trusted`: `trusted_values(check)` when the caller already has them."""
     if check.kind == "holds":
         return compare_holds(check.name, got, check.predicate, check.message)
-    want = _trusted_value(check.expected)
-    wrong = {msg: _trusted_value(w) for msg, w in (check.wrong or {}).items()}
+    want, wrong = trusted if trusted is not None else trusted_values(check)
     if check.kind == "equal":
         return compare_equal(check.name, got, want, wrong=wrong)
     return compare_close(check.name, got, want, wrong=wrong, **check.options)

@@ -77,6 +77,42 @@ def test_trusted_replay_never_trusts_the_record():
     assert extra.problems
 
 
+def test_expected_values_are_worked_out_once_per_assignment():
+    """The second student's replay takes the checks' expected values from the memo."""
+    import torch
+
+    calls = []
+    src = ("x = torch.arange(3.0)\n"
+           "checks.close('a', student=lambda: f(x), expected=lambda: calls.append(1) or 2 * x)\n")
+    memo: dict = {}
+    for _ in range(3):
+        replay = trusted.NotebookReplay(memo)
+        replay.ns["calls"] = calls
+        cell = replay.judge(src, [record("a", 2 * torch.arange(3.0))], True, "test cell a")
+        assert cell.outputs[0].text == "\u2714 a\n"
+    assert len(calls) == 1
+
+
+def test_after_a_test_cell_stops_expected_values_come_from_this_students_namespace():
+    """Cell one defines y after its check; a student failing that check never gets y, so
+    cell two cannot pass for them (in their kernel: a NameError), memo or not."""
+    import torch
+
+    one = ("checks.close('a', student=lambda: f(1.0), expected=1.0)\n"
+           "y = torch.ones(2)\n")
+    two = "checks.close('b', student=lambda: g(), expected=lambda: 2 * y)\n"
+    memo: dict = {}
+    good = trusted.NotebookReplay(memo)
+    good.judge(one, [record("a", 1.0)], True, "test cell one")
+    assert good.judge(two, [record("b", 2 * torch.ones(2))], True, "test cell two") \
+        .outputs[0].text == "\u2714 b\n"
+    failing = trusted.NotebookReplay(memo)
+    assert failing.judge(one, [record("a", 5.0)], True, "test cell one") \
+        .outputs[-1].ename == "CheckFailed"
+    after = failing.judge(two, [record("b", 2 * torch.ones(2))], True, "test cell two")
+    assert not after.outcomes and "'y'" in after.fallback
+
+
 def test_trusted_side_falls_back_when_a_cell_needs_student_code():
     cell = trusted.judge_cell("assert f(1) == 2\ncheckx = 1", [], True, ns())
     assert cell.fallback

@@ -2,11 +2,19 @@
 
 Both grade the same generated class: N honest submissions per assignment (the
 reference and the sample submissions of examples/<assignment>/, cycled), each
-in a course folder of its own. Prints seconds, submissions per second, the
-ratio, ms per submission, the grader's peak memory (resident set of the whole
-process tree, sampled), and whether every score is identical.
+in a course folder of its own, one assignment after the other, as an
+instructor would run them. Prints seconds, notebooks per second, ms per
+notebook, the ratio, the grader's peak memory, and whether every score of
+every graded cell is identical. `--calcgrad-n` adds larger classes graded by
+calcgrad only: its peak memory must not grow with the class.
 
-    python tools/bench.py --n 20 [--calcgrad-n 20 200] [--jobs J]
+Peak memory, sampled every 0.1 s: "grader" is the process the instructor
+started (nbgrader's, or calcgrad's parent, which holds the gradebook session
+and the trusted side); "all" is the proportional set size (PSS: shared pages
+split between the processes sharing them) of it and every process under it:
+nbgrader's kernels, calcgrad's sandboxes and their forked children.
+
+    python tools/bench.py --n 100 [--calcgrad-n 1000] [--jobs J]
 """
 
 from __future__ import annotations
@@ -43,29 +51,35 @@ def make_class(root: Path, n: int) -> Path:
     return root
 
 
-def measure(argv: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak resident bytes of the process tree."""
+def _pss(proc: psutil.Process) -> int:
+    try:
+        return proc.memory_full_info().pss
+    except (psutil.Error, AttributeError):
+        try:
+            return proc.memory_info().rss
+        except psutil.Error:
+            return 0
+
+
+def measure(argv: list[str], cwd: Path) -> tuple[float, int, int]:
+    """Wall seconds, the peak resident bytes of the started process, and the peak PSS of
+    its whole process tree."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
-    peak = [0]
+    peak = [0, 0]
 
     def sample() -> None:
         top = psutil.Process(proc.pid)
         while proc.poll() is None:
             try:
+                peak[0] = max(peak[0], top.memory_info().rss)
                 procs = [top, *top.children(recursive=True)]
-                total = 0
-                for p in procs:
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
-                peak[0] = max(peak[0], total)
+                peak[1] = max(peak[1], sum(_pss(p) for p in procs))
             except psutil.Error:
                 pass
-            time.sleep(0.05)
+            time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -73,15 +87,17 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, int]:
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed:\n{err[-3000:]}")
-    return time.monotonic() - started, peak[0]
+    return time.monotonic() - started, peak[0], peak[1]
 
 
 def scores(root: Path) -> dict:
-    return {(a, s): g.score for a in course.ASSIGNMENTS for s, g in course.grades(root, a).items()}
+    """Every student's score and the score of each graded cell, per assignment."""
+    return {(a, s): (g.score, g.cells) for a in course.ASSIGNMENTS
+            for s, g in course.grades(root, a).items()}
 
 
-def grade_all(tool: str, root: Path, jobs: int | None) -> tuple[float, int]:
-    seconds, peak = 0.0, 0
+def grade_all(tool: str, root: Path, jobs: int | None) -> tuple[float, int, int]:
+    seconds, grader, tree = 0.0, 0, 0
     for assignment in course.ASSIGNMENTS:
         if tool == "nbgrader":
             argv = [sys.executable, "-m", "nbgrader", "autograde", assignment]
@@ -89,14 +105,14 @@ def grade_all(tool: str, root: Path, jobs: int | None) -> tuple[float, int]:
             argv = [sys.executable, "-m", "calcgrad", "autograde", assignment, "--quiet"]
             if jobs:
                 argv += ["--jobs", str(jobs)]
-        s, p = measure(argv, root)
-        seconds, peak = seconds + s, max(peak, p)
-    return seconds, peak
+        s, g, t = measure(argv, root)
+        seconds, grader, tree = seconds + s, max(grader, g), max(tree, t)
+    return seconds, grader, tree
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20, help="submissions per assignment")
+    parser.add_argument("--n", type=int, default=100, help="submissions per assignment")
     parser.add_argument("--calcgrad-n", type=int, nargs="*", default=[],
                         help="extra, larger classes graded by calcgrad only (peak memory)")
     parser.add_argument("--jobs", type=int, default=None)
@@ -110,27 +126,37 @@ def main() -> int:
         for tool in ("nbgrader", "calcgrad"):
             root = Path(tmp) / tool
             shutil.copytree(base, root)
-            seconds, peak = grade_all(tool, root, args.jobs)
-            results[tool] = (seconds, peak, scores(root))
+            seconds, grader, tree = grade_all(tool, root, args.jobs)
+            results[tool] = (seconds, grader, tree, scores(root))
             print(f"  {tool} done in {seconds:.1f} s", flush=True)
         extra = []
         for n in args.calcgrad_n:
             root = make_class(Path(tmp) / f"calcgrad-{n}", n)
-            seconds, peak = grade_all("calcgrad", root, args.jobs)
-            extra.append((n * len(course.ASSIGNMENTS), seconds, peak))
+            seconds, grader, tree = grade_all("calcgrad", root, args.jobs)
+            extra.append((n * len(course.ASSIGNMENTS), seconds, grader, tree))
+            print(f"  calcgrad ({n} per assignment) done in {seconds:.1f} s", flush=True)
+            shutil.rmtree(root)
+    mib = 2 ** 20
     print()
     print(f"{'grader':<10} {'notebooks':>9} {'seconds':>9} {'nb/s':>7} {'ms/nb':>7} "
-          f"{'peak MiB':>9}")
-    for tool, (seconds, peak, _) in results.items():
-        print(f"{tool:<10} {total:>9} {seconds:>9.1f} {total / seconds:>7.2f} "
-              f"{1000 * seconds / total:>7.0f} {peak / 2**20:>9.0f}")
-    for n, seconds, peak in extra:
-        print(f"{'calcgrad':<10} {n:>9} {seconds:>9.1f} {n / seconds:>7.2f} "
-              f"{1000 * seconds / n:>7.0f} {peak / 2**20:>9.0f}")
+          f"{'peak MiB: grader':>17} {'all':>6}")
+    rows = [(tool, total, seconds, grader, tree)
+            for tool, (seconds, grader, tree, _) in results.items()]
+    rows += [("calcgrad", n, seconds, grader, tree) for n, seconds, grader, tree in extra]
+    for tool, n, seconds, grader, tree in rows:
+        print(f"{tool:<10} {n:>9} {seconds:>9.1f} {n / seconds:>7.2f} "
+              f"{1000 * seconds / n:>7.0f} {grader / mib:>17.0f} {tree / mib:>6.0f}")
     ratio = results["nbgrader"][0] / results["calcgrad"][0]
-    same = results["nbgrader"][2] == results["calcgrad"][2]
+    plain, ours = results["nbgrader"][3], results["calcgrad"][3]
+    same = plain == ours
+    cells = sum(len(c) for _, c in plain.values())
     print(f"\nthroughput ratio calcgrad / nbgrader: {ratio:.1f}x")
-    print(f"identical scores: {'yes' if same else 'NO'} ({len(results['nbgrader'][2])} submissions)")
+    print(f"identical scores: {'yes' if same else 'NO'} ({len(plain)} submissions, "
+          f"{cells} graded cells)")
+    if not same:
+        for key in sorted(set(plain) | set(ours)):
+            if plain.get(key) != ours.get(key):
+                print(f"  {key}: nbgrader {plain.get(key)}, calcgrad {ours.get(key)}")
     return 0 if same else 1
 
 

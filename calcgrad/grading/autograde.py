@@ -239,6 +239,7 @@ class Grader:
         self.warm_note = ""
         self._analysis_cache: dict = {}
         self._released_cache: dict[str, set[str]] = {}
+        self._expected: dict[str, dict] = {}  # per notebook: the checks' expected values
 
     # -- checks before anything is graded
     def check(self) -> list[str]:
@@ -465,7 +466,7 @@ class Grader:
     # -- step 3 and 4: trusted verdicts, then nbgrader's own grading (main thread)
     def finalize(self, nbjob: NotebookJob) -> None:
         report, run = nbjob.report, nbjob.run
-        ns = trusted.namespace()
+        replay = trusted.NotebookReplay(self._expected.setdefault(nbjob.notebook, {}))
         nbjob.budget = out.Budget(2 * self.options.limits.output_notebook_bytes)
         earlier = {}
         for stopped, reason, detail, cells, _ in run.crashes:
@@ -484,7 +485,7 @@ class Grader:
                 report.flags.add(flag)
             test = nbjob.tests.get(index)
             if test is not None and test.checks:
-                outputs, meta = self._trusted_outputs(nbjob, test, res, ns)
+                outputs, meta = self._trusted_outputs(nbjob, test, res, replay)
             else:
                 outputs = out.clean_outputs(res.outputs, nbjob.budget) if res else []
                 why = (test.why_not if test else "") or "written without calcgrad.checks"
@@ -519,11 +520,12 @@ class Grader:
             report.notes.append(f"{detail}; graded the rest without that cell")
         self._save(nbjob)
 
-    def _trusted_outputs(self, nbjob: NotebookJob, test: TestCell, res, ns: dict) -> list:
+    def _trusted_outputs(self, nbjob: NotebookJob, test: TestCell, res,
+                         replay: trusted.NotebookReplay) -> list:
         report = nbjob.report
         records = res.records if res else []
-        verdict = trusted.judge_cell(test.source, records, res is not None, ns,
-                                     label=f"test cell {test.grade_id}")
+        verdict = replay.judge(test.source, records, res is not None,
+                               label=f"test cell {test.grade_id}")
         if verdict.fallback:
             # The sandbox ran this cell split, so its outputs cannot stand in for a verdict.
             report.problems.append(f"{test.grade_id} could not be decided: {verdict.fallback}")
