@@ -1,14 +1,15 @@
 """The `calcgrad` command: `calcgrad autograde|feedback|report ASSIGNMENT`.
 
 Exit status: 0 when the batch completed (whatever the students did), 2 for a
-configuration error (no such course or assignment, no sandbox), 130 when
-interrupted.
+configuration error (no such course or assignment, no sandbox, no Dask
+scheduler) or a Dask scheduler lost during the run, 130 when interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -35,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", nargs="+", default=None, metavar="ID",
                        help="grade only these students")
     grade.add_argument("--jobs", "-j", type=int, default=None,
-                       help="submissions graded at once (default: CPU cores, within memory)")
+                       help="submissions graded at once (default: CPU cores, within memory; "
+                            "with --dask-scheduler: the cluster's worker threads)")
+    grade.add_argument("--dask-scheduler", default=None, metavar="ADDRESS",
+                       help="run the sandboxes on the workers of this Dask scheduler "
+                            "(tcp://HOST:PORT); grades are still written here, by this process")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code without bubblewrap (unsafe; warns)")
     grade.add_argument("--no-warm", action="store_true",
@@ -90,19 +95,46 @@ def _limits(args, course) -> Limits:
 
 
 def autograde(args) -> int:
-    from calcgrad.grading import run_table
-    from calcgrad.grading.autograde import Course, Grader, Options, find_course_dir
+    from calcgrad.grading.autograde import Course, find_course_dir
 
     course = Course.load(args.course_dir or find_course_dir())
     limits = _limits(args, course)
     if args.no_sandbox:
         sys.stderr.write(WARNING)
-    options = Options(args.assignment, students=args.student,
-                      jobs=args.jobs or _default_jobs(limits), limits=limits,
-                      sandbox=not args.no_sandbox, warm=not args.no_warm)
 
     def log(text: str) -> None:
         print(text, file=sys.stderr)
+
+    if not args.dask_scheduler:
+        return _autograde(args, course, limits, log, None)
+    from calcgrad.grading import cluster
+
+    dask = cluster.connect(args.dask_scheduler, log)
+    previous = signal.signal(signal.SIGINT, _cancel_then_interrupt)
+    try:
+        return _autograde(args, course, limits, log, dask)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        cluster.disconnect(args.dask_scheduler)  # when Grader.run stopped before it did
+
+
+def _cancel_then_interrupt(signum, frame) -> None:
+    """Ctrl-C with --dask-scheduler: cancel the notebooks still out on the cluster (the
+    threads waiting for them return at once), then stop as without a cluster."""
+    from calcgrad.grading import cluster
+
+    cluster.cancel_all()
+    raise KeyboardInterrupt
+
+
+def _autograde(args, course, limits, log, dask) -> int:
+    from calcgrad.grading import run_table
+    from calcgrad.grading.autograde import Grader, Options
+
+    jobs = args.jobs or (dask.threads() if dask else _default_jobs(limits))
+    options = Options(args.assignment, students=args.student, jobs=jobs, limits=limits,
+                      sandbox=not args.no_sandbox, warm=not args.no_warm,
+                      dask_scheduler=args.dask_scheduler)
 
     bar = None
     if not args.quiet and sys.stderr.isatty():  # rate and ETA on a terminal only
@@ -123,7 +155,8 @@ def autograde(args) -> int:
 
     grader = Grader(course, options, log=log)
     if not args.quiet:
-        print(f"grading {args.assignment} in {course.root} ({options.jobs} at a time, "
+        where = f" on the Dask cluster at {args.dask_scheduler}" if dask else ""
+        print(f"grading {args.assignment} in {course.root} ({options.jobs} at a time{where}, "
               f"{'sandboxed' if options.sandbox else 'NOT SANDBOXED'})", file=sys.stderr)
     try:
         rows = grader.run(on_row=on_row)
@@ -132,7 +165,15 @@ def autograde(args) -> int:
             bar.close()
     path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment))
     print(run_table.table(rows))
+    if dask is not None and not args.quiet:
+        print(f"sandboxes ran {dask.summary()}", file=sys.stderr)
     print(f"report: {path}")
+    if dask is not None and dask.lost:
+        print(f"calcgrad autograde: error: lost the connection to the Dask scheduler at "
+              f"{args.dask_scheduler} during the run; notebooks not sent back are marked "
+              "'grader error' and were not graded. Run the command again to finish.",
+              file=sys.stderr)
+        return 2
     return 0
 
 

@@ -223,6 +223,8 @@ class Options:
     sandbox: bool = True
     # Pre-warmed workers that fork a child per notebook (sandboxed grading only).
     warm: bool = True
+    # Run the sandboxes on a Dask cluster's workers instead of here (cluster.py).
+    dask_scheduler: str | None = None
 
 
 class Grader:
@@ -262,7 +264,12 @@ class Grader:
         if not names:
             raise ConfigurationError(f"assignment {assignment!r} has no notebooks")
         self.steps = Steps(self.course.config, self.course.coursedir, record)
-        self.sandbox.check()
+        if self.options.dask_scheduler:  # the sandboxes start on the cluster's workers
+            from calcgrad.grading import cluster
+
+            cluster.connect(self.options.dask_scheduler, self.log).check(self.sandbox)
+        else:
+            self.sandbox.check()
         return names
 
     def _gradebook_sources(self, notebook: str) -> dict[str, str]:
@@ -430,6 +437,12 @@ class Grader:
         return worker
 
     def _run_once(self, job: dict, slot: int, budget_seconds: float | None = None) -> RunResult:
+        if self.options.dask_scheduler:
+            from calcgrad.grading import cluster
+
+            return cluster.connect(self.options.dask_scheduler, self.log).run(
+                job, self.sandbox, self.options.limits, self.options.warm, self._warmup,
+                budget_seconds)
         worker = self._worker(slot)
         if worker is None:
             return run_job(job, self.options.limits, self.sandbox, slot,
@@ -442,6 +455,10 @@ class Grader:
             self._workers.clear()
         for worker in workers:
             worker.close()
+        if self.options.dask_scheduler:
+            from calcgrad.grading import cluster
+
+            cluster.disconnect(self.options.dask_scheduler)
 
     def execute(self, nbjob: NotebookJob, slot: int) -> RunResult:
         limits = self.options.limits
