@@ -550,7 +550,6 @@ class Grader:
                                               f"{verdict.fallback}")],
                     {"tamper_proof": True, "checks": [], "error": verdict.fallback})
         report.problems.extend(verdict.problems)
-        report.outcomes.extend((test.grade_id, o) for o in verdict.outcomes)
         sandboxed = out.clean_outputs(res.outputs, nbjob.budget) if res else []
         printed = [o for o in sandboxed if o.output_type == "stream" and o.name == "stdout"]
         # What the student's code wrote to stderr costs the cell, as under plain nbgrader.
@@ -719,6 +718,8 @@ class Grader:
                     self.log(f"grader error on {student}/{nbjob.notebook}:\n"
                              + traceback.format_exc())
             row = self.row(student, jobs, notes)
+            # Nothing of this student stays in the batch's gradebook session.
+            self.gb.db.expunge_all()
         if on_row:
             on_row(row)
         return row

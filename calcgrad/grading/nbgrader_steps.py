@@ -242,16 +242,15 @@ class _CompiledSchemas:
         import jsonschema
 
         self._jsonschema = jsonschema
-        self._by_id: dict[int, tuple] = {}
-        self._by_content: dict[str, tuple] = {}
+        self._last: tuple = (None, None)  # the schema object of the last call: one validator
+        self._by_content: dict[str, tuple] = {}  # (not one per object: that kept them all)
 
     def __getattr__(self, name):
         return getattr(self._jsonschema, name)
 
     def _compiled(self, schema) -> tuple:
-        hit = self._by_id.get(id(schema))
-        if hit is not None and hit[0] is schema:
-            return hit[1]
+        if self._last[0] is schema:
+            return self._last[1]
         key = json.dumps(schema, sort_keys=True)
         compiled = self._by_content.get(key)
         if compiled is None:
@@ -260,7 +259,7 @@ class _CompiledSchemas:
             cls = self._jsonschema.validators.validator_for(schema)
             cls.check_schema(schema)
             compiled = self._by_content[key] = (cls(schema), fastjsonschema.compile(schema))
-        self._by_id[id(schema)] = (schema, compiled)
+        self._last = (schema, compiled)
         return compiled
 
     def validate(self, instance, schema, *args, **kwargs):

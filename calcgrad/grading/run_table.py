@@ -21,7 +21,6 @@ class NotebookReport:
     notes: list[str] = field(default_factory=list)
     flags: set[str] = field(default_factory=set)  # what the sandbox noticed
     problems: list[str] = field(default_factory=list)  # what the trusted side noticed
-    outcomes: list = field(default_factory=list)  # (grade_id, trusted.Outcome)
     cells: list = field(default_factory=list)  # (grade_id, how it was graded when not trusted)
     restored: list[str] = field(default_factory=list)  # test cells missing from the submission
     edited: list[str] = field(default_factory=list)  # test cells the student changed
