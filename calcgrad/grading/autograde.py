@@ -254,13 +254,13 @@ class Grader:
 
         with self.course.gradebook() as gb:
             try:
-                names = [n.name for n in gb.find_assignment(assignment).notebooks]
                 record = AssignmentRecord.read(gb, assignment)
             except MissingEntry:
                 known = ", ".join(a.name for a in gb.assignments) or "none"
                 raise ConfigurationError(f"no assignment {assignment!r} in the gradebook "
                                          f"(known: {known}); run `nbgrader generate_assignment "
                                          f"{assignment}` first") from None
+        names = list(record.notebooks)
         if not names:
             raise ConfigurationError(f"assignment {assignment!r} has no notebooks")
         self.steps = Steps(self.course.config, self.course.coursedir, record)
@@ -395,8 +395,7 @@ class Grader:
         sandbox_nb = dict(nb, cells=[dict(c, source=shown[i]) if i in shown else c
                                      for i, c in enumerate(nb.cells)])
         nbjob.job = {"cells": cells, "notebook_name": f"{nbjob.notebook}.ipynb",
-                     "notebook_text": json.dumps(sandbox_nb, sort_keys=True, indent=1,
-                                                 ensure_ascii=False)}
+                     "notebook_text": json.dumps(sandbox_nb, ensure_ascii=False)}
 
     # -- step 2: the sandbox (worker threads)
     def warmup_cells(self) -> list[dict]:

@@ -91,33 +91,38 @@ class AssignmentRecord:
         raise MissingEntry(f"No such graded cell: {name}")
 
 
-def _recorded(base: type, record: AssignmentRecord) -> type:
-    """`base` (OverwriteCells or OverwriteKernelspec) reading `record` instead of the
-    gradebook it would open."""
+def _recorded_swaps() -> dict[type, type]:
+    """nbgrader's OverwriteCells and OverwriteKernelspec, each reading the `record` it is
+    given instead of the gradebook it would open: {nbgrader's class: ours}."""
+    from nbgrader.preprocessors import OverwriteCells, OverwriteKernelspec
 
-    class Recorded(base):
+    class RecordedOverwriteKernelspec(OverwriteKernelspec):
+        record: AssignmentRecord
+
         def preprocess(self, nb, resources):
-            from nbgrader.preprocessors import OverwriteCells, OverwriteKernelspec
-
             info = resources["nbgrader"]
-            if issubclass(base, OverwriteKernelspec):
-                kernelspec = record.find_notebook(info["notebook"], info["assignment"]).kernelspec
-                if kernelspec:
-                    nb.metadata["kernelspec"] = json.loads(kernelspec)
-                return nb, resources
-            assert issubclass(base, OverwriteCells)
+            kernelspec = self.record.find_notebook(info["notebook"], info["assignment"]).kernelspec
+            if kernelspec:
+                nb.metadata["kernelspec"] = json.loads(kernelspec)
+            return nb, resources
+
+    class RecordedOverwriteCells(OverwriteCells):
+        record: AssignmentRecord
+
+        def preprocess(self, nb, resources):
             # OverwriteCells.preprocess, with the record as its gradebook.
+            info = resources["nbgrader"]
             self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
             self.db_url = info["db_url"]
-            self.gradebook = record
+            self.gradebook = self.record
             nb, resources = super(OverwriteCells, self).preprocess(nb, resources)
             if self.add_missing_cells:
                 nb, resources = self.add_missing_grade_cells(nb, resources)
                 nb, resources = self.add_missing_task_cells(nb, resources)
             return nb, resources
 
-    Recorded.__name__ = f"Recorded{base.__name__}"
-    return Recorded
+    return {OverwriteCells: RecordedOverwriteCells,
+            OverwriteKernelspec: RecordedOverwriteKernelspec}
 
 
 class Steps:
@@ -125,8 +130,7 @@ class Steps:
 
     def __init__(self, config, coursedir, record: AssignmentRecord):
         from nbgrader.converters import Autograde
-        from nbgrader.preprocessors import AssignLatePenalties, Execute, OverwriteCells, \
-            OverwriteKernelspec, SaveAutoGrades
+        from nbgrader.preprocessors import AssignLatePenalties, Execute, SaveAutoGrades
 
         _validate_schemas_once()
         self.record = record
@@ -139,10 +143,12 @@ class Steps:
         self.late_penalties = AssignLatePenalties(config=config) \
             if AssignLatePenalties in after else None
         after = [pp for pp in after if pp not in (SaveAutoGrades, AssignLatePenalties)]
-        swap = {OverwriteCells: _recorded(OverwriteCells, record),
-                OverwriteKernelspec: _recorded(OverwriteKernelspec, record)}
-        self.sanitize_pps = [swap.get(pp, pp)(config=config)
+        swaps = _recorded_swaps()
+        self.sanitize_pps = [swaps.get(pp, pp)(config=config)
                              for pp in converter.sanitize_preprocessors]
+        for pp in self.sanitize_pps:
+            if type(pp) in swaps.values():
+                pp.record = record
         self.after_pps = [pp(config=config) for pp in after]
 
     def notebook(self, name: str) -> NotebookRecord:
