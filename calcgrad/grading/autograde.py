@@ -488,6 +488,7 @@ class Grader:
         for stopped, reason, detail, cells, _ in run.crashes:
             earlier[stopped] = (reason, detail, cells.get(stopped))
         count = 0
+        above: list[str] = []  # the student's code cells so far: what `method` checks read
         for index, cell in enumerate(nbjob.nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -500,8 +501,10 @@ class Grader:
             for flag in (res.flags if res else []):
                 report.flags.add(flag)
             test = nbjob.tests.get(index)
+            if test is None:
+                above.append(cell.source)
             if test is not None and test.checks:
-                outputs, meta = self._trusted_outputs(nbjob, test, res, replay)
+                outputs, meta = self._trusted_outputs(nbjob, test, res, replay, tuple(above))
             else:
                 outputs = out.clean_outputs(res.outputs, nbjob.budget) if res else []
                 why = (test.why_not if test else "") or "written without calcgrad.checks"
@@ -537,11 +540,11 @@ class Grader:
         self._save(nbjob)
 
     def _trusted_outputs(self, nbjob: NotebookJob, test: TestCell, res,
-                         replay: trusted.NotebookReplay) -> list:
+                         replay: trusted.NotebookReplay, above: tuple = ()) -> list:
         report = nbjob.report
         records = res.records if res else []
         verdict = replay.judge(test.source, records, res is not None,
-                               label=f"test cell {test.grade_id}")
+                               label=f"test cell {test.grade_id}", sources=above)
         if verdict.fallback:
             # The sandbox ran this cell split, so its outputs cannot stand in for a verdict.
             report.problems.append(f"{test.grade_id} could not be decided: {verdict.fallback}")
