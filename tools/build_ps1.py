@@ -24,15 +24,16 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calcgrad import checks, ps1_predicates  # noqa: E402
+from calcgrad import checks, methods, ps1_predicates  # noqa: E402
 from tools.nbauthor import answer, code, md, notebook, readonly, save, solution, tests  # noqa: E402
 
 TARGET = ROOT / "source" / "ps1_calculus" / "ps1_calculus.ipynb"
 # checks.method (issue 11) is on main once the lead's commit lands; until then the notebook
 # is built without the method checks.
 METHOD = hasattr(checks, "method")
-BY_HAND = ("autograd", "calcgrad")
+BY_HAND = methods.BY_HAND  # autograd, symbolic or numeric differentiation, calcgrad
 RULE_RTOL = 1e-13  # central differences reach ~1e-11 at best here; honest rewrites ~1e-15
+RULE_ATOL = 1e-15  # checks.close's default atol (1e-8) would let a difference quotient through
 
 
 # ---------------------------------------------------------------- literal data
@@ -63,14 +64,19 @@ def data(name: str, value) -> str:
 
 
 def method(label: str, function: str, forbid=BY_HAND, require=()) -> str:
+    """A `checks.method` call for a test cell (empty while checks.method is missing)."""
     if not METHOD:
         return ""
-    args = [repr(label), f"function={function!r}"]
+
+    def words(values) -> str:
+        return "(" + ", ".join(f'"{v}"' for v in values) + ("," if len(values) == 1 else "") + ")"
+
+    args = [f'"{label}", function="{function}"']
     if forbid:
-        args.append(f"forbid={tuple(forbid)!r}")
+        args.append(f"forbid={words(forbid)}")
     if require:
-        args.append(f"require={tuple(require)!r}")
-    return "checks.method(" + ", ".join(args) + ")\n"
+        args.append(f"require={words(require)}")
+    return "checks.method(" + ",\n              ".join(args) + ")\n"
 
 
 def hidden(src: str) -> str:
@@ -370,7 +376,7 @@ exponent_off = {table(off)}
 factor_missing = {table(no_n)}
 for n in (3, -1, 0.5):
     checks.close(f"d_power(x, {{n}})", student=lambda: d_power(x, n), expected=want[n],
-                 rtol={RULE_RTOL!r},
+                 rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
                  wrong={{"you returned x**n itself, not its derivative": itself[n],
                         "the exponent is off by one: check the exponent in the power rule":
                             exponent_off[n],
@@ -380,7 +386,7 @@ for n in (3, -1, 0.5):
 x = checks.points(seed=101, n=7, low=0.2, high=4.0)
 for n in (2, 5, 0.5, -1, -2.5, 1.5):
     checks.close(f"d_power(x, {n}) at hidden points", student=lambda: d_power(x, n),
-                 expected=lambda: n * x ** (n - 1), rtol=1e-13)
+                 expected=lambda: n * x ** (n - 1), rtol=1e-13, atol=1e-15)
 """)}''', "ex1_power_tests", 2))
 
     cells += [md(r'''
@@ -394,7 +400,7 @@ Write `d_exp(x)`, the derivative of $e^x$ at `x`.
 x = torch.tensor({lit(x, 17)}, dtype=torch.float64)
 checks.close("d_exp(x)", student=lambda: d_exp(x),
              expected={lit(R["d_exp"](x), 22)},
-             rtol={RULE_RTOL!r},
+             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
              wrong={{"you applied the power rule to e**x, but here the variable is in the exponent":
                         {lit(x * torch.exp(x - 1), 24)},
                     "you used the rule for a**x with a = x; the base here is the constant e "
@@ -405,7 +411,7 @@ checks.close("d_exp(x)", student=lambda: d_exp(x),
 {method("d_exp is worked out by hand", "d_exp")}{hidden("""
 x = checks.points(seed=113, n=9, low=-4.0, high=4.0)
 checks.close("d_exp(x) at hidden points", student=lambda: d_exp(x),
-             expected=lambda: torch.exp(x), rtol=1e-13)
+             expected=lambda: torch.exp(x), rtol=1e-13, atol=1e-15)
 """)}''', "ex1c_exp_tests", 1))
 
     cells += [md(r'''
@@ -419,7 +425,7 @@ Write `d_log(x)`, the derivative of the natural logarithm $\log x$ at `x` (for $
 x = torch.tensor({lit(x, 17)}, dtype=torch.float64)
 checks.close("d_log(x)", student=lambda: d_log(x),
              expected={lit(R["d_log"](x), 22)},
-             rtol={RULE_RTOL!r},
+             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
              wrong={{"you returned log(x) itself, not its derivative":
                         {lit(torch.log(x), 24)},
                     "a sign error: log is increasing for x > 0, so its slope is positive":
@@ -432,7 +438,7 @@ checks.close("d_log(x)", student=lambda: d_log(x),
 {method("d_log is worked out by hand", "d_log")}{hidden("""
 x = checks.points(seed=114, n=9, low=0.05, high=20.0)
 checks.close("d_log(x) at hidden points", student=lambda: d_log(x),
-             expected=lambda: 1 / x, rtol=1e-13)
+             expected=lambda: 1 / x, rtol=1e-13, atol=1e-15)
 """)}''', "ex1d_log_tests", 1))
 
     cells += [md(r'''
@@ -718,7 +724,7 @@ Use the derivative `df` you are given (checked to 12 digits).
 x = torch.tensor({lit(x, 17)}, dtype=torch.float64)
 checks.close("df6(x)", student=lambda: df6(x),
              expected={lit(R["df6"](x), 22)},
-             rtol={RULE_RTOL!r},
+             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
              wrong={{"a sign error in the derivative of the second term":
                         {lit(3 * x**2 - 1 / x**2, 24)},
                     "you differentiated only the first term":
@@ -729,7 +735,7 @@ checks.close("df6(x)", student=lambda: df6(x),
 x = torch.cat([checks.points(seed=161, n=8, low=-3.0, high=-0.3),
                checks.points(seed=163, n=8, low=0.3, high=3.0)])
 checks.close("df6(x) at hidden points", student=lambda: df6(x),
-             expected=lambda: 3 * x**2 + 1 / x**2, rtol=1e-13)
+             expected=lambda: 3 * x**2 + 1 / x**2, rtol=1e-13, atol=1e-15)
 """)}''', "ex6_derivative_tests", 1))
     half = f64(0.5)
     e_line = R["tangent_line"](torch.exp, torch.exp, half)
@@ -737,7 +743,7 @@ checks.close("df6(x) at hidden points", student=lambda: df6(x),
 # checks tangent_line on 3x**2 - 4x at x0 = 1 (the lecture's y = 2x - 3), on x**3 at 2 and on exp at 0.5 (12 digits)
 F, dF = (lambda t: 3 * t**2 - 4 * t), (lambda t: 6 * t - 4)
 checks.close("tangent_line(3x**2 - 4x, 6x - 4, 1.0)", student=lambda: tangent_line(F, dF, 1.0),
-             expected=[2.0, -3.0], rtol=1e-12,
+             expected=[2.0, -3.0], rtol=1e-12, atol=1e-14,
              wrong={{"a sign error in the intercept: the line must pass through (x0, f(x0))":
                         [2.0, 1.0],
                     "the intercept has the opposite sign": [2.0, 3.0],
@@ -745,17 +751,18 @@ checks.close("tangent_line(3x**2 - 4x, 6x - 4, 1.0)", student=lambda: tangent_li
                     "slope and intercept are swapped: return (slope, intercept)": [-3.0, 2.0]}})
 G, dG = (lambda t: t**3), (lambda t: 3 * t**2)
 checks.close("tangent_line(x**3, 3x**2, 2.0)", student=lambda: tangent_line(G, dG, 2.0),
-             expected=[12.0, -16.0], rtol=1e-12,
+             expected=[12.0, -16.0], rtol=1e-12, atol=1e-14,
              wrong={{"a sign error in the intercept: the line must pass through (x0, f(x0))":
                         [12.0, 32.0]}})
 x0 = torch.tensor(0.5, dtype=torch.float64)
 checks.close("tangent_line(exp, exp, 0.5)", student=lambda: tangent_line(torch.exp, torch.exp, x0),
-             expected={lit([float(v) for v in e_line], 22)}, rtol=1e-12)
+             expected={lit([float(v) for v in e_line], 22)}, rtol=1e-12, atol=1e-14)
 {hidden("""
 x0 = float(checks.points(seed=162, n=1, low=0.5, high=2.0)[0])
 checks.close(f"tangent_line(exp, exp, {x0:.4f})",
              student=lambda: tangent_line(torch.exp, torch.exp, torch.tensor(x0, dtype=torch.float64)),
-             expected=lambda: [math.exp(x0), math.exp(x0) * (1 - x0)], rtol=1e-12)
+             expected=lambda: [math.exp(x0), math.exp(x0) * (1 - x0)], rtol=1e-12,
+             atol=1e-14)
 x0 = float(checks.points(seed=164, n=1, low=0.5, high=2.0)[0])
 checks.close(f"tangent_line(sin, cos, {x0:.4f})",
              student=lambda: tangent_line(torch.sin, torch.cos, torch.tensor(x0, dtype=torch.float64)),
@@ -796,7 +803,7 @@ Return a tensor of shape `(2,)`: $\left[\frac{\partial f}{\partial x_1}, \frac{\
 pts = torch.tensor({lit(pts, 19)}, dtype=torch.float64)
 checks.close("grad_f7(p) at 5 points", student=lambda: [grad_f7(p) for p in pts],
              expected={lit(want, 22)},
-             rtol={RULE_RTOL!r},
+             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
              wrong={{"you returned the two terms of f, not their derivatives":
                         {lit(terms, 24)},
                     "a factor is missing in the second entry":
@@ -809,7 +816,7 @@ checks.close("grad_f7(p) at 5 points", student=lambda: [grad_f7(p) for p in pts]
 pts = checks.points(seed=171, n=16, low=-3.0, high=3.0).reshape(8, 2)
 checks.close("grad_f7(p) at hidden points", student=lambda: [grad_f7(p) for p in pts],
              expected=lambda: torch.stack([6 * pts[:, 0], 5 * torch.exp(pts[:, 1])], dim=1),
-             rtol=1e-13)
+             rtol=1e-13, atol=1e-15)
 """)}''', "ex7_gradient_tests", 2))
     return cells
 
@@ -940,7 +947,7 @@ Write `d_f10_inverse(y)`, the derivative of $f^{-1}$ at `y` (elementwise), **usi
 y = torch.tensor({lit(y, 17)}, dtype=torch.float64)
 checks.close("d_f10_inverse(y)", student=lambda: d_f10_inverse(y),
              expected={lit(R["d_f10_inverse"](y), 22)},
-             rtol={RULE_RTOL!r},
+             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
              wrong={{"you evaluated f' at y; which x belongs to y?":
                         {lit(1 / (3 * y**2 + 1), 24)},
                     "the reciprocal is missing: recheck your derivation (10b)":
@@ -957,7 +964,7 @@ for _ in range(100):
     low, high = torch.where(below, mid, low), torch.where(below, high, mid)
 x = (low + high) / 2
 checks.close("d_f10_inverse(y) at hidden points", student=lambda: d_f10_inverse(y),
-             expected=lambda: 1 / (3 * x**2 + 1), rtol=1e-13)
+             expected=lambda: 1 / (3 * x**2 + 1), rtol=1e-13, atol=1e-15)
 """)}''', "ex10_inverse_tests", 2))
     cells += [md(r'''
 ### 10b (1 point, written)
@@ -1003,7 +1010,7 @@ third = {lit(-torch.cos(xs), 8)}
 checks.holds("good_difference(torch.sin, x)", student=lambda: good_difference(torch.sin, x),
              predicate=ps1_predicates.difference_accuracy(slope, second, third),
              message="good_difference(torch.sin, x) is not within 1e-6 of the slope")
-{method("good_difference is a difference quotient of your own", "good_difference")}{hidden("""
+{method("good_difference is a difference quotient of your own", "good_difference", forbid=("autograd", "calcgrad"))}{hidden("""
 x = checks.points(seed=1111, n=8, low=0.5, high=5.0)
 checks.holds("good_difference(torch.log, x)", student=lambda: good_difference(torch.log, x),
              predicate=ps1_predicates.difference_accuracy(1 / x, -1 / x**2, 2 / x**3),
