@@ -155,10 +155,24 @@ def _kernel_sources() -> list[str]:
     frame = sys._getframe(1)
     while frame is not None:
         history = frame.f_globals.get("_ih")
-        if isinstance(history, list):
+        if isinstance(history, list) and any(str(s).strip() for s in history):
             return [str(s) for s in history]
         frame = frame.f_back
-    return []
+    return _cached_cells()
+
+
+def _cached_cells() -> list[str]:
+    """The cells a kernel ran without storing history (nbval runs cells with
+    `store_history=False`, so `_ih` stays empty): IPython's compiler still keeps each cell's
+    text in `linecache` for tracebacks, in the order the cells ran."""
+    import linecache
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    names = getattr(getattr(get_ipython(), "compile", None), "_filename_map", None) or {}
+    return ["".join(linecache.cache[name][2]) for name in names if name in linecache.cache]
 
 
 class LocalRunner:
