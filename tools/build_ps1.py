@@ -675,7 +675,7 @@ Choose a function `flat_function(x)` (it gets a float64 tensor with one number) 
 The check samples your function within $0.2$ of `flat_point`, and asks three things:
 * it is not constant there (its values change by more than $10^{-9}$);
 * it has no corner at `flat_point` (the slopes from the left and from the right agree);
-* its slope at `flat_point` is $0$ next to the slopes nearby: at most $10^{-6}$ times the largest slope of a secant from `flat_point` to a point at most $0.2$ away.
+* its slope at `flat_point` is $0$ next to the slopes nearby: at most $10^{-6}$ times the largest slope of a secant from `flat_point` to a point at most $0.2$ away (plus $10^{-9}$ times the size of your function's values, for round-off).
   (So $x^{10}$ at $0.7$, where the slope is about $0.4$, does not count.)
 '''), solution(SOL["ex5_flat_solution"], "ex5_flat_solution"),
         code("flat_function(torch.tensor(flat_point, dtype=torch.float64))")]
@@ -1038,14 +1038,13 @@ def build() -> list:
     for part in (ex1_cells, ex2_cells, ex3_cells, ex4_cells, ex5_cells, ex6_cells, ex7_cells,
                  ex8_cells, ex9_cells, ex10_cells, ex11_cells):
         cells += part()
+    for cell in cells:  # no blank line left where a method check is switched off
+        cell.source = cell.source.replace("\n\n### BEGIN HIDDEN", "\n### BEGIN HIDDEN")
     return cells
 
 
 def main() -> None:
-    cells = build()
-    for cell in cells:  # no blank line left where a method check is switched off
-        cell.source = cell.source.replace("\n\n### BEGIN HIDDEN", "\n### BEGIN HIDDEN")
-    save(notebook(cells), str(TARGET))
+    save(notebook(build()), str(TARGET))
     print(f"wrote {TARGET.relative_to(ROOT)} ({'with' if METHOD else 'without'} method checks)")
 
 
