@@ -335,3 +335,16 @@ def test_source_is_what_the_build_script_writes():
     committed = [(c.cell_type, c.source, c.metadata.get("nbgrader"))
                  for c in nbformat.read(PS1, as_version=4).cells]
     assert built == committed, "run `python tools/build_ps1.py` and `make release`"
+
+
+def test_a_difference_quotient_is_told_why_it_is_not_enough():
+    """A central difference agrees with the rule to about 10 digits: the message says so, and
+    a known mistake computed by a difference quotient is still recognised (to 6 digits)."""
+    visible, _ = outcome("ex1c_exp_tests", {"ex1c_exp_solution": _def(
+        "d_exp", "x", "h = 1e-5\nreturn (torch.exp(x + h) - torch.exp(x - h)) / (2 * h)")})
+    assert any("a difference quotient (or float32 arithmetic) gets this close" in m
+               for m in visible), visible
+    visible, _ = outcome("ex1c_exp_tests", {"ex1c_exp_solution": _def(
+        "d_exp", "x", "h = 1e-6\nF = lambda t: t * torch.exp(t)\n"
+        "return (F(x + h) - F(x - h)) / (2 * h) - torch.exp(x)")})
+    assert any("extra factor x" in m for m in visible), visible
