@@ -348,3 +348,18 @@ def test_a_difference_quotient_is_told_why_it_is_not_enough():
         "d_exp", "x", "h = 1e-6\nF = lambda t: t * torch.exp(t)\n"
         "return (F(x + h) - F(x - h)) / (2 * h) - torch.exp(x)")})
     assert any("extra factor x" in m for m in visible), visible
+
+
+def test_no_hidden_line_shows_elsewhere_in_the_notebook():
+    """calcgrad's feedback is checked for hidden-test lines (tests/test_grading_batch.py): a
+    hidden line that also stands in a visible cell would look like a leak."""
+    import nbformat
+
+    hidden, visible = [], []
+    for cell in nbformat.read(PS1, as_version=4).cells:
+        shown, _, rest = cell.source.partition(HIDDEN)
+        visible.append(shown + rest.partition("### END HIDDEN TESTS")[2])
+        hidden += [line.strip() for line in rest.partition("### END HIDDEN TESTS")[0].splitlines()
+                   if len(line.strip()) > 12]
+    text = "\n".join(visible)
+    assert [line for line in hidden if line in text] == []

@@ -501,10 +501,10 @@ checks.close("d_sum(f, g, df, dg, x)", student=lambda: d_sum(F, G, dF, dG, x),
                         {lit(tF(x) + tG(x), 24)}}})
 {hidden("""
 x = checks.points(seed=121, n=8, low=-3.0, high=3.0)
-F, dF = torch.exp, (lambda t: torch.cos(t) - t)
-G, dG = torch.cos, (lambda t: t**2)
-checks.close("d_sum(f, g, df, dg, x) at hidden points", student=lambda: d_sum(F, G, dF, dG, x),
-             expected=lambda: dF(x) + dG(x), rtol=1e-12, atol=1e-12)
+P, dP = torch.exp, (lambda t: torch.cos(t) - t)
+Q, dQ = torch.cos, (lambda t: t**2)
+checks.close("d_sum(f, g, df, dg, x) at hidden points", student=lambda: d_sum(P, Q, dP, dQ, x),
+             expected=lambda: dP(x) + dQ(x), rtol=1e-12, atol=1e-12)
 """)}''', "ex2_sum_tests", 1))
     cells.append(tests(f'''
 # checks d_product on f = sin, g = x**2 + 1 with given df, dg (not f', g') at six points
@@ -525,11 +525,11 @@ checks.close("d_product(f, g, df, dg, x)", student=lambda: d_product(F, G, dF, d
                         {lit(tF(x) * G(x) + F(x) * tG(x), 24)}}})
 {hidden("""
 x = checks.points(seed=122, n=8, low=-2.0, high=2.0)
-F, dF = torch.exp, (lambda t: 1 + 0 * t)
-G, dG = (lambda t: t**3 - t), torch.sin
+P, dP = torch.exp, (lambda t: 1 + 0 * t)
+Q, dQ = (lambda t: t**3 - t), torch.sin
 checks.close("d_product(f, g, df, dg, x) at hidden points",
-             student=lambda: d_product(F, G, dF, dG, x),
-             expected=lambda: dF(x) * G(x) + F(x) * dG(x), rtol=1e-12, atol=1e-12)
+             student=lambda: d_product(P, Q, dP, dQ, x),
+             expected=lambda: dP(x) * Q(x) + P(x) * dQ(x), rtol=1e-12, atol=1e-12)
 """)}''', "ex2_product_tests", 1))
     cells.append(tests(f'''
 # checks d_quotient on f = sin, g = x**2 + 1 with given df, dg (not f', g') at six points
@@ -550,11 +550,11 @@ checks.close("d_quotient(f, g, df, dg, x)", student=lambda: d_quotient(F, G, dF,
                         {lit((tF(x) * G(x) - F(x) * tG(x)) / G(x) ** 2, 24)}}})
 {hidden("""
 x = checks.points(seed=123, n=8, low=-2.0, high=2.0)
-F, dF = torch.exp, (lambda t: t - 1)
-G, dG = (lambda t: torch.cos(t) + 2), (lambda t: torch.cos(t))
+P, dP = torch.exp, (lambda t: t - 1)
+Q, dQ = (lambda t: torch.cos(t) + 2), (lambda t: torch.cos(t))
 checks.close("d_quotient(f, g, df, dg, x) at hidden points",
-             student=lambda: d_quotient(F, G, dF, dG, x),
-             expected=lambda: (dF(x) * G(x) - F(x) * dG(x)) / G(x) ** 2, rtol=1e-12, atol=1e-12)
+             student=lambda: d_quotient(P, Q, dP, dQ, x),
+             expected=lambda: (dP(x) * Q(x) - P(x) * dQ(x)) / Q(x) ** 2, rtol=1e-12, atol=1e-12)
 """)}''', "ex2_quotient_tests", 2))
     cells += [md(r'''
 ### 2d (3 points, written): the rules from the definition
@@ -921,9 +921,9 @@ checks.close("chain_rule_ex9(a, b)", student=lambda: list(chain_rule_ex9(a, b)),
 {method("chain_rule_ex9 is worked out by hand", "chain_rule_ex9")}{hidden("""
 a = checks.points(seed=191, n=9, low=-3.0, high=3.0)
 b = checks.points(seed=192, n=9, low=-3.0, high=3.0)
-x, y, z = a * b, a + b**2, a**2 - b
-du_da = 2 * x * y * b + x**2 + torch.cos(z) * 2 * a
-du_db = 2 * x * y * a + x**2 * 2 * b - torch.cos(z)
+u_x, u_y, u_z = 2 * (a * b) * (a + b**2), (a * b) ** 2, torch.cos(a**2 - b)
+du_da = u_x * b + u_y + u_z * 2 * a
+du_db = u_x * a + u_y * 2 * b - u_z
 checks.close("chain_rule_ex9(a, b) at hidden points", student=lambda: list(chain_rule_ex9(a, b)),
              expected=lambda: torch.stack([du_da, du_db]), rtol=1e-13, atol=1e-11)
 """)}''', "ex9_chain_tests", 3))
@@ -957,14 +957,11 @@ checks.close("d_f10_inverse(y)", student=lambda: d_f10_inverse(y),
 {method("d_f10_inverse uses the formula, with f10_inverse", "d_f10_inverse",
         forbid=BY_HAND, require=("f10_inverse",))}{hidden("""
 y = checks.points(seed=1101, n=9, low=-40.0, high=40.0)
-low, high = -(y.abs() + 1), y.abs() + 1
+root = torch.zeros_like(y)  # Newton's method for root**3 + root = y
 for _ in range(100):
-    mid = (low + high) / 2
-    below = mid**3 + mid < y
-    low, high = torch.where(below, mid, low), torch.where(below, high, mid)
-x = (low + high) / 2
+    root = root - (root**3 + root - y) / (3 * root**2 + 1)
 checks.close("d_f10_inverse(y) at hidden points", student=lambda: d_f10_inverse(y),
-             expected=lambda: 1 / (3 * x**2 + 1), rtol=1e-13, atol=1e-15)
+             expected=lambda: 1 / (3 * root**2 + 1), rtol=1e-13, atol=1e-15)
 """)}''', "ex10_inverse_tests", 2))
     cells += [md(r'''
 ### 10b (1 point, written)
