@@ -7,6 +7,8 @@ output is an error or a warning, and that the key numbers are the right ones.
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -81,3 +83,19 @@ def test_float_comparisons_use_a_tolerance(cells):
             for line in c.source.splitlines():
                 if "grad ==" in line:  # only where the lecture shows why == is fragile
                     assert "isclose" in line, line
+
+
+def test_students_are_sent_to_the_release(cells):
+    first = cells[0].source
+    assert "release/ps2_autograd" in first and "source/" not in first
+
+
+def test_exact_equality_fails_only_where_100_b_rounds(cells):
+    printed = "\n".join(_outputs(cells))
+    rows = {branch: (int(eq), int(close)) for branch, eq, close
+            in re.findall(r"^(b [<>] 0)\s+\d+\s+(\d+)\s+(\d+)$", printed, re.M)}
+    assert rows["b > 0"] == (0, 0), "doubling is exact: no == failure on the b > 0 branch"
+    assert rows["b < 0"][0] > 0 and rows["b < 0"][1] == 0
+    d32 = float(re.search(r"d in float32 = (\S+)", printed).group(1))
+    exact = float(re.search(r"100 \* 2\*\*m \* a exactly = (\S+)", printed).group(1))
+    assert d32 != exact, "the shown d should be the rounded one"
