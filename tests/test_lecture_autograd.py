@@ -67,14 +67,25 @@ def test_worked_example_numbers(cells):
     printed = "\n".join(_outputs(cells))
     assert "tensor([  26., 1240.])" in printed  # v^T J for v = (1, 10, 100) at x = (1, 2)
     assert "tensor([ 0.,  4.,  8., 12.])" in printed  # 4x
-    assert "tensor([ 0.,  8., 16., 24.])" in printed  # accumulated, and after retain_graph
+    assert "tensor([ 0.,  6., 12., 18.])" in printed  # 4x from y, plus 2x from z: accumulated
+    # retain_graph: two passes through exp give 2 e^x
+    assert "(tensor([ 2.0000,  5.4366, 14.7781]), tensor([ 2.0000,  5.4366, 14.7781]))" in printed
+    assert "tensor(-4., grad_fn=<MulBackward0>)" in printed and "tensor(12.)" in printed  # 2pq^3, 6pq^2
 
 
-def test_sin_derivative_comes_from_one_backward_pass(cells):
-    plot_cell = next(c.source for c in cells if c.cell_type == "code" and "torch.sin(x)" in c.source)
-    assert plot_cell.count("backward") == 1 and "for " not in plot_cell and "cos" not in plot_cell
-    plot_outputs = next(c.outputs for c in cells if c.cell_type == "code" and c.source == plot_cell)
-    assert any("image/svg+xml" in out.get("data", {}) for out in plot_outputs)
+def test_sigmoid_derivative_comes_from_one_backward_pass(cells):
+    plot_cell = next(c for c in cells if c.cell_type == "code" and "torch.sigmoid(x)" in c.source)
+    assert plot_cell.source.count("backward") == 1 and "for " not in plot_cell.source
+    assert "1 - " not in plot_cell.source  # the formula sigma (1 - sigma) is only in the check after it
+    assert any("image/svg+xml" in out.get("data", {}) for out in plot_cell.outputs)
+    check = cells[cells.index(plot_cell) + 2]
+    assert "s * (1 - s)" in check.source and check.outputs[0].data["text/plain"] == "True"
+
+
+def test_jacobian_built_from_columns_and_from_rows(cells):
+    cell = next(c for c in cells if c.cell_type == "code" and "torch.stack(columns, dim=1)" in c.source)
+    shown = cell.outputs[0].data["text/plain"]
+    assert shown.count("[ 2., 24.]") == 2 and shown.count("[ 0., 10.]") == 2
 
 
 def test_float_comparisons_use_a_tolerance(cells):
