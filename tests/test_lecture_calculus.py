@@ -45,11 +45,46 @@ def test_every_code_cell_was_executed_in_order_without_errors(nb):
             assert not any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs)
 
 
+def _numbered_headings(nb) -> list[str]:
+    return [line for c in nb.cells if c.cell_type == "markdown"
+            for line in c.source.splitlines() if re.match(r"## \d", line)]
+
+
 def test_sections_in_order(nb):
-    headings = [line for c in nb.cells if c.cell_type == "markdown"
-                for line in c.source.splitlines() if line.startswith("## ")]
-    assert [h.split()[1] for h in headings[:6]] == ["1", "2", "3", "4", "5", "6"]
-    assert "automatic differentiation" in headings[5].lower()
+    headings = _numbered_headings(nb)
+    assert [int(h.split()[1]) for h in headings] == list(range(1, len(headings) + 1))
+    assert "automatic differentiation" in headings[-1].lower()
+
+
+def _section(nb, title: str) -> list:
+    """The cells from the heading that contains title up to the next numbered heading."""
+    start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                 and any(re.match(r"## \d", line) and title in line for line in c.source.splitlines()))
+    end = next((i for i in range(start + 1, len(nb.cells)) if nb.cells[i].cell_type == "markdown"
+                and re.match(r"## \d", nb.cells[i].source)), len(nb.cells))
+    return nb.cells[start:end]
+
+
+def test_plotting_helpers_are_built_one_cell_each(nb):
+    cells = [c for c in _section(nb, "Plotting helpers") if c.cell_type == "code"]
+    shown = [c for c in cells if "inspect.getsource" in c.source]
+    helpers = ["use_svg_display", "set_figsize", "set_axes", "plot"]
+    assert [re.search(r"plotting\.(\w+)\)", c.source).group(1) for c in shown] == helpers
+    for cell, helper in zip(shown, helpers):
+        assert f"def {helper}(" in _text(cell), f"{helper}: its code is not printed"
+
+
+def test_set_figsize_is_honoured_by_plot_in_the_lecture(nb):
+    cells = [c for c in _section(nb, "Plotting helpers") if c.cell_type == "code"]
+    sized = next(c for c in cells if "get_size_inches" in c.source)
+    assert "array([5., 2.])" in _text(sized)  # set_figsize((5, 2)) two cells before
+    assert any(o.get("data", {}).get("image/svg+xml") for o in sized.outputs)
+    panels = next(c for c in cells if "axes=left" in c.source)
+    assert "axes=right" in panels.source and _svgs(panels)
+
+
+def _svgs(cell) -> list:
+    return [o for o in cell.get("outputs", []) if "data" in o and "image/svg+xml" in o.data]
 
 
 def test_difference_quotient_table_closes_in_on_two(nb):
@@ -87,5 +122,5 @@ def test_identities_and_chain_rule_checks_hold(nb):
 def test_plots_are_stored_as_svg(nb):
     svgs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
             if "data" in o and "image/svg+xml" in o.data]
-    assert len(svgs) == 4  # round-off, forward vs central, tangent, secants
+    assert len(svgs) == 6  # round-off, forward vs central, set_figsize, two panels, tangent, secants
     assert all("<dc:date>" not in o.data["image/svg+xml"] for o in svgs)  # reproducible: no date
