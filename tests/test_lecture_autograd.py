@@ -110,3 +110,34 @@ def test_exact_equality_fails_only_where_100_b_rounds(cells):
     d32 = float(re.search(r"d in float32 = (\S+)", printed).group(1))
     exact = float(re.search(r"100 \* 2\*\*m \* a exactly = (\S+)", printed).group(1))
     assert d32 != exact, "the shown d should be the rounded one"
+
+
+def _printed_by(cells, snippet: str) -> str:
+    cell = next(c for c in cells if c.cell_type == "code" and snippet in c.source)
+    return "\n".join(out.get("text", "") or out.get("data", {}).get("text/plain", "") for out in cell.outputs)
+
+
+def test_grad_fn_chain_of_two_x_transpose_x(cells):
+    lines = _printed_by(cells, "walk(y.grad_fn)").splitlines()
+    assert [line.split("  (")[0] for line in lines] == [
+        "MulBackward0", "    DotBackward0", "        AccumulateGrad", "        AccumulateGrad"]
+    assert all("[0.0, 1.0, 2.0, 3.0]" in line for line in lines[2:])  # both branches end at x
+
+
+def test_jacobian_is_the_transpose_of_the_column_layout(cells):
+    printed = _printed_by(cells, "jacobian(lambda t: A @ t, point)")
+    assert "shape (3, 4), equal to A: True" in printed
+    assert "shape (4, 3), equal to A^T: True, equal to the Jacobian transposed: True" in printed
+
+
+def test_what_autograd_returns_at_kinks(cells):
+    printed = _printed_by(cells, "torch.where(t >= 0, t, 0.0)")
+    rows = {line[:28].strip(): line[28:].strip() for line in printed.splitlines()[1:]}
+    assert rows == {"torch.relu(x)": "[0.0, 0.0, 1.0]", "torch.where(x >= 0, x, 0)": "[0.0, 1.0, 1.0]",
+                    "x * (x > 0)": "[0.0, 0.0, 1.0]", "x.abs()": "[-1.0, 0.0, 1.0]"}
+
+
+def test_gradcheck_passes_the_right_backward_and_fails_the_wrong_one(cells):
+    assert _printed_by(cells, "class SoftplusSignSlip(Softplus)") == "(True, False)"
+    mismatch = _printed_by(cells, "except GradcheckError")
+    assert mismatch.startswith("Jacobian mismatch") and "numerical" in mismatch and "analytical" in mismatch

@@ -7,6 +7,7 @@ point of a section (say, the float32 collapse) is caught.
 
 from __future__ import annotations
 
+import math
 import re
 
 import nbformat
@@ -122,5 +123,29 @@ def test_identities_and_chain_rule_checks_hold(nb):
 def test_plots_are_stored_as_svg(nb):
     svgs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
             if "data" in o and "image/svg+xml" in o.data]
-    assert len(svgs) == 6  # round-off, forward vs central, set_figsize, two panels, tangent, secants
+    # round-off, forward vs central, set_figsize, two panels, tangent, secants, kinks, surrogate losses
+    assert len(svgs) == 8
     assert all("<dc:date>" not in o.data["image/svg+xml"] for o in svgs)  # reproducible: no date
+
+
+def test_one_sided_slopes_differ_at_kinks_and_agree_where_smooth(nb):
+    rows = re.findall(r"^(\|x\||ReLU\(x\)|3x²−4x)\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)$", _outputs(nb), re.M)
+    by_name = {}
+    for name, h, right, left in rows:
+        by_name.setdefault(name, []).append((float(h), float(right), float(left)))
+    assert {(right, left) for _, right, left in by_name["|x|"]} == {(1.0, -1.0)}
+    assert {(right, left) for _, right, left in by_name["ReLU(x)"]} == {(1.0, 0.0)}
+    smooth = by_name["3x²−4x"]
+    assert len(smooth) == 3  # 2 + 3h from the right, 2 - 3h from the left
+    assert all(abs(right - 2) <= 3.001 * h and abs(left - 2) <= 3.001 * h for h, right, left in smooth)
+    kinks = [c for c in _section(nb, "Differentiability") if c.cell_type == "code" and "kink" in c.source]
+    assert kinks and _svgs(kinks[0])
+
+
+def test_surrogate_losses_have_slopes_where_the_0_1_loss_has_none(nb):
+    rows = re.findall(r"^(-?\d\S*)\s+(-?\d\.\d{4})\s+(-?\d\.\d{4})\s+(-?\d\.\d{4})\s*$", _outputs(nb), re.M)
+    assert len(rows) == 4
+    for m, zero_one, logistic, hinge in ((float(v) for v in row) for row in rows):
+        assert zero_one == 0.0
+        assert logistic == pytest.approx(-1 / (1 + math.exp(m)), abs=1e-4)
+        assert hinge == (-1.0 if m < 1 else 0.0)
