@@ -123,8 +123,9 @@ def test_identities_and_chain_rule_checks_hold(nb):
 def test_plots_are_stored_as_svg(nb):
     svgs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
             if "data" in o and "image/svg+xml" in o.data]
-    # round-off, forward vs central, set_figsize, two panels, tangent, secants, kinks, surrogate losses
-    assert len(svgs) == 8
+    # round-off, forward vs central, set_figsize, two panels, tangent, secants, kinks, surrogate losses,
+    # gradient field
+    assert len(svgs) == 9
     assert all("<dc:date>" not in o.data["image/svg+xml"] for o in svgs)  # reproducible: no date
 
 
@@ -149,3 +150,20 @@ def test_surrogate_losses_have_slopes_where_the_0_1_loss_has_none(nb):
         assert zero_one == 0.0
         assert logistic == pytest.approx(-1 / (1 + math.exp(m)), abs=1e-4)
         assert hinge == (-1.0 if m < 1 else 0.0)
+
+
+def test_gradient_descent_on_the_bowl_goes_down_and_zig_zags(nb):
+    steps = re.findall(r"^step (\d+): x = \(\s*(\S+),\s*(\S+)\)\s+b\(x\) = (\S+)$", _outputs(nb), re.M)
+    assert [int(k) for k, *_ in steps] == list(range(9))
+    values = [float(b) for *_, b in steps]
+    assert all(later < earlier for earlier, later in zip(values, values[1:])) and values[-1] < 0.01
+    x2_signs = [float(x2) > 0 for _, _, x2, _ in steps]
+    assert all(a != b for a, b in zip(x2_signs, x2_signs[1:])), "the steps should cross the valley each time"
+
+
+def test_gradient_field_is_drawn_perpendicular_to_the_level_sets(nb):
+    field = next(c for c in nb.cells if c.cell_type == "code" and "quiver(" in c.source)
+    assert "contour(" in field.source and "axes=ax" in field.source and _svgs(field)
+    cosine = re.search(r"largest \|cos\(angle\)\| between the gradient and the level set: (\S+)",
+                       _outputs(nb))
+    assert cosine and float(cosine.group(1)) < 1e-6
