@@ -123,9 +123,9 @@ def test_identities_and_chain_rule_checks_hold(nb):
 def test_plots_are_stored_as_svg(nb):
     svgs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
             if "data" in o and "image/svg+xml" in o.data]
-    # round-off, forward vs central, set_figsize, two panels, tangent, secants, kinks, surrogate losses,
-    # gradient field
-    assert len(svgs) == 9
+    # round-off, forward vs central, set_figsize, two panels, tangent, secants, the h and x0 explorers,
+    # kinks, surrogate losses, gradient field
+    assert len(svgs) == 11
     assert all("<dc:date>" not in o.data["image/svg+xml"] for o in svgs)  # reproducible: no date
 
 
@@ -167,3 +167,29 @@ def test_gradient_field_is_drawn_perpendicular_to_the_level_sets(nb):
     cosine = re.search(r"largest \|cos\(angle\)\| between the gradient and the level set: (\S+)",
                        _outputs(nb))
     assert cosine and float(cosine.group(1)) < 1e-6
+
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def _explorer(nb, slider: str):
+    cell = next(c for c in nb.cells if c.cell_type == "code" and slider in c.source
+                and "explorers.Explorer" in c.source)
+    kinds = [("widget" if WIDGET in o.data else "svg" if "image/svg+xml" in o.data else "text")
+             for o in cell.outputs]
+    return cell, kinds
+
+
+def test_h_explorer_stores_a_meaningful_default(nb):
+    """Slider first, then the table and the secant plot for h = 0.1, as a static page shows them."""
+    cell, kinds = _explorer(nb, "h_slider = widgets.FloatLogSlider")
+    assert kinds == ["widget", "text", "svg"]
+    assert cell.outputs[1].data["text/plain"].splitlines() == [
+        "h = 1        quotient = 5.000000", "h = 0.1      quotient = 2.300000"]
+    assert "FloatLogSlider(value=0.1" in cell.outputs[0].data["text/plain"]
+
+
+def test_x0_explorer_stores_a_meaningful_default(nb):
+    cell, kinds = _explorer(nb, "x0_slider = widgets.FloatSlider")
+    assert kinds == ["widget", "text", "svg"]
+    assert cell.outputs[1].data["text/plain"] == "x0 = 1   f(x0) = -1.0000   slope f'(x0) = 2.0000"
