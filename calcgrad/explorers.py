@@ -58,7 +58,7 @@ def secant_view(f: Function, x0: float, h: float,
     the figure is `plotting.plot_secants` with that one secant and the tangent.
     """
     steps = [10.0 ** -k for k in range(16) if 10.0 ** -k > h] + [h]
-    rows = [f"h = {step:<8g} quotient = {(f(x0 + step) - f(x0)) / step:.6f}" for step in steps]
+    rows = [f"h = {step:<8g} quotient = {(f(x0 + step) - f(x0)) / step:.10f}" for step in steps]
     figure = Figure(figsize=figsize, layout="constrained")
     plotting.plot_secants(f, x0, hs=(h,), axes=figure.subplots())
     return "\n".join(rows), figure

@@ -23,7 +23,7 @@ def test_secant_view_tabulates_down_to_h_and_draws_that_secant():
     text, figure = explorers.secant_view(f, 1.0, 0.001)
     rows = text.splitlines()
     assert [row.split()[2] for row in rows] == ["1", "0.1", "0.01", "0.001"]
-    assert rows[-1].endswith("quotient = 2.003000")  # 2 + 3h
+    assert rows[-1].endswith("quotient = 2.0030000000")  # 2 + 3h
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert legend == ["f(x)", "secant, h=0.001", "tangent"]
     assert isinstance(figure, matplotlib.figure.Figure) and not matplotlib.pyplot.get_fignums()

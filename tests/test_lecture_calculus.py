@@ -185,7 +185,7 @@ def test_h_explorer_stores_a_meaningful_default(nb):
     cell, kinds = _explorer(nb, "h_slider = widgets.FloatLogSlider")
     assert kinds == ["widget", "text", "svg"]
     assert cell.outputs[1].data["text/plain"].splitlines() == [
-        "h = 1        quotient = 5.000000", "h = 0.1      quotient = 2.300000"]
+        "h = 1        quotient = 5.0000000000", "h = 0.1      quotient = 2.3000000000"]
     assert "FloatLogSlider(value=0.1" in cell.outputs[0].data["text/plain"]
 
 
