@@ -27,7 +27,10 @@ Function = Callable[[Any], Any]
 
 
 class Explorer:
-    """A slider and the text and figure that `view` draws for its value, redrawn when it moves."""
+    """A slider and the text and figure that `view` draws for its value, redrawn when it moves.
+
+    Introduced by: notebooks/01_calculus.ipynb, section 4.
+    """
 
     def __init__(self, slider, view: View) -> None:
         self.slider = slider
@@ -56,6 +59,8 @@ def secant_view(f: Function, x0: float, h: float,
 
     The table has one row per power of ten from 1 down to h (h itself last);
     the figure is `plotting.plot_secants` with that one secant and the tangent.
+
+    Introduced by: notebooks/01_calculus.ipynb, section 4 (the h slider).
     """
     steps = [10.0 ** -k for k in range(16) if 10.0 ** -k > h] + [h]
     rows = [f"h = {step:<8g} quotient = {(f(x0 + step) - f(x0)) / step:.10f}" for step in steps]
@@ -66,7 +71,10 @@ def secant_view(f: Function, x0: float, h: float,
 
 def tangent_view(f: Function, df: Function, x0: float, xs: Sequence[float], ylim: tuple[float, float],
                  figsize: tuple[float, float] = (5.5, 2.5)) -> tuple[str, Figure]:
-    """f and its tangent at x0 (slope df(x0)) on the fixed range xs and ylim, and a line of numbers."""
+    """f and its tangent at x0 (slope df(x0)) on the fixed range xs and ylim, and a line of numbers.
+
+    Introduced by: notebooks/01_calculus.ipynb, section 4 (the x0 slider).
+    """
     text = f"x0 = {x0:g}   f(x0) = {f(x0):.4f}   slope f'(x0) = {df(x0):.4f}"
     figure = Figure(figsize=figsize, layout="constrained")
     axes = plotting.plot_tangent(f, x0, slope=df(x0), xs=np.asarray(xs, dtype=np.float64),

@@ -193,3 +193,31 @@ def test_x0_explorer_stores_a_meaningful_default(nb):
     cell, kinds = _explorer(nb, "x0_slider = widgets.FloatSlider")
     assert kinds == ["widget", "text", "svg"]
     assert cell.outputs[1].data["text/plain"] == "x0 = 1   f(x0) = -1.0000   slope f'(x0) = 2.0000"
+
+
+def _public_helpers():
+    import inspect
+
+    from calcgrad import explorers, plotting
+
+    for module in (plotting, explorers):
+        for name, obj in vars(module).items():
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and not name.startswith("_") \
+                    and obj.__module__ == module.__name__:
+                yield name, obj
+
+
+@pytest.mark.parametrize("name, helper", list(_public_helpers()))
+def test_each_helper_is_introduced_where_its_docstring_says(name, helper):
+    """"Introduced by: notebooks/X.ipynb" is true: X's code calls the helper, or calls a helper
+    of the course package whose code calls it."""
+    import inspect
+
+    claim = re.search(r"Introduced by: (notebooks/\S+\.ipynb)", inspect.getdoc(helper) or "")
+    assert claim, f"{name}: no 'Introduced by' in its docstring"
+    notebook = nbformat.read(REPO / claim.group(1), as_version=4)
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    callers = [other for other_name, other in _public_helpers()
+               if re.search(rf"\b{other_name}\(", code)
+               and re.search(rf"\b{name}\(", inspect.getsource(other))]
+    assert re.search(rf"\b{name}\(", code) or callers, f"{name}: {claim.group(1)} never uses it"
