@@ -163,6 +163,13 @@ SHORTCUTS = [
      _def("grad_f7", "x", "h = 1e-5\ne = torch.eye(2, dtype=x.dtype)\n"
           "return torch.stack([(f7(x + h * e[i]) - f7(x - h * e[i])) / (2 * h) for i in range(2)])"),
      "rtol"),
+    ("ex7_gradient_tests", "ex7_gradient_solution",
+     _def("grad_f7", "x", "h = 1.5e-2\ne = torch.eye(2, dtype=x.dtype)\nout = []\n"
+          "for i in range(2):\n"
+          "    F = lambda s: f7(x + s * e[i])\n"
+          "    out.append((F(3 * h) - 9 * F(2 * h) + 45 * F(h) - 45 * F(-h) + 9 * F(-2 * h)\n"
+          "                - F(-3 * h)) / (60 * h))\n"
+          "return torch.stack(out)"), "uses `f7`"),
     ("ex8_norm_tests", "ex8_norm_solution",
      _def("grad_norm", "x", "t = x.detach().clone().requires_grad_(True)\n"
           "torch.linalg.norm(t).backward()\nreturn t.grad"), "autograd"),
@@ -173,6 +180,12 @@ SHORTCUTS = [
           "b = b.detach().clone().requires_grad_(True)\n"
           "x, y, z = a * b, a + b**2, a**2 - b\n"
           "(x**2 * y + torch.sin(z)).sum().backward()\nreturn a.grad, b.grad"), "autograd"),
+    ("ex9_chain_tests", "ex9_chain_solution",
+     _def("chain_rule_ex9", "a, b", "h = 3e-3\n"
+          "u = lambda a, b: (a * b) ** 2 * (a + b**2) + torch.sin(a**2 - b)\n"
+          "d = lambda F: (F(3 * h) - 9 * F(2 * h) + 45 * F(h) - 45 * F(-h) + 9 * F(-2 * h)\n"
+          "               - F(-3 * h)) / (60 * h)\n"
+          "return d(lambda s: u(a + s, b)), d(lambda s: u(a, b + s))"), "uses `sin`"),
     ("ex9_chain_tests", "ex9_chain_solution",
      _def("chain_rule_ex9", "a, b", "h = 1e-5\n"
           "u = lambda a, b: (a * b) ** 2 * (a + b**2) + torch.sin(a**2 - b)\n"

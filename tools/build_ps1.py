@@ -790,7 +790,7 @@ def ex7_cells() -> list:
     cells = [md(r'''
 ## Exercise 7 (2 points): a gradient
 
-Write `grad_f7(x)`, the gradient of $f(\mathbf{x}) = 3x_1^2 + 5e^{x_2}$ (given above as `f7`) at a tensor `x` of shape `(2,)` holding $x_1, x_2$, **worked out by hand** (checked to 13 digits; no autograd, no difference quotient).
+Write `grad_f7(x)`, the gradient of $f(\mathbf{x}) = 3x_1^2 + 5e^{x_2}$ (given above as `f7`) at a tensor `x` of shape `(2,)` holding $x_1, x_2$, **worked out by hand** (checked to 13 digits; no autograd, no difference quotient, and no call of `f7`: the check reads your code).
 Return a tensor of shape `(2,)`: $\left[\frac{\partial f}{\partial x_1}, \frac{\partial f}{\partial x_2}\right]$.
 '''), solution(SOL["ex7_gradient_solution"], "ex7_gradient_solution"),
         code("grad_f7(torch.tensor([1.0, 0.0]))  # should be [6, 5]")]
@@ -813,7 +813,7 @@ checks.close("grad_f7(p) at 5 points", student=lambda: [grad_f7(p) for p in pts]
                         {lit(power, 24)},
                     "the two entries are swapped":
                         {lit(want.flip(1), 24)}}})
-{method("grad_f7 is worked out by hand", "grad_f7")}{hidden("""
+{method("grad_f7 is worked out by hand", "grad_f7", forbid=BY_HAND + ("f7",))}{hidden("""
 pts = checks.points(seed=171, n=16, low=-3.0, high=3.0).reshape(8, 2)
 checks.close("grad_f7(p) at hidden points", student=lambda: [grad_f7(p) for p in pts],
              expected=lambda: torch.stack([6 * pts[:, 0], 5 * torch.exp(pts[:, 1])], dim=1),
@@ -897,6 +897,7 @@ Let $u = f(x, y, z) = x^2 y + \sin z$, where $x = ab$, $y = a + b^2$ and $z = a^
 Write `chain_rule_ex9(a, b)` that returns the pair $\left(\frac{\partial u}{\partial a}, \frac{\partial u}{\partial b}\right)$ at tensors `a`, `b` (elementwise), computed by the chain rule
 $\frac{\partial u}{\partial a} = \frac{\partial u}{\partial x}\frac{\partial x}{\partial a} + \frac{\partial u}{\partial y}\frac{\partial y}{\partial a} + \frac{\partial u}{\partial z}\frac{\partial z}{\partial a}$ (and the same for $b$).
 Work the partial derivatives out **by hand**: code that uses autograd or a difference quotient loses the points (the check compares with the exact values to 13 digits and reads your code).
+Your function computes the derivatives only; it never evaluates $u$ itself, so it has no use for `sin` (the check reads your code for that too).
 '''), solution(SOL["ex9_chain_solution"], "ex9_chain_solution"),
         code("chain_rule_ex9(torch.tensor([1.0]), torch.tensor([1.0]))"
              "  # should be 7 and 5: every path, through x, y and z, counts")]
@@ -919,7 +920,7 @@ checks.close("chain_rule_ex9(a, b)", student=lambda: list(chain_rule_ex9(a, b)),
                         {lit(torch.stack([p[0] * p[1] * p[2], p[3] * p[4] * p[5]]), 24)},
                     "you returned (du/db, du/da): the pair is (du/da, du/db)":
                         {lit(want.flip(0), 24)}}})
-{method("chain_rule_ex9 is worked out by hand", "chain_rule_ex9")}{hidden("""
+{method("chain_rule_ex9 is worked out by hand", "chain_rule_ex9", forbid=BY_HAND + ("sin",))}{hidden("""
 a = checks.points(seed=191, n=9, low=-3.0, high=3.0)
 b = checks.points(seed=192, n=9, low=-3.0, high=3.0)
 u_x, u_y, u_z = 2 * (a * b) * (a + b**2), (a * b) ** 2, torch.cos(a**2 - b)
