@@ -2,7 +2,12 @@
 
 Inside: /usr read-only, the Python installation, the virtual environment and
 the `calcgrad` package read-only, a fresh /proc and /dev, and a size-capped
-tmpfs at /tmp for the scratch folder. No course directory (no `source/`, no
+tmpfs at /tmp for the scratch folder. Once everything is bound, "/" and /dev are
+remounted read-only (the device nodes still work), so that the only writable
+places are /tmp and a small size-capped /dev/shm, both wiped between two
+children of a warm worker. This matters most for a grader that is not root:
+bwrap's root tmpfs is then owned by the sandbox's uid and would otherwise be
+writable, unbounded and shared by every child of a warm worker. No course directory (no `source/`, no
 gradebook, no other submission), new PID, network, IPC and UTS namespaces
 (the network namespace has only its own loopback: the host's is out of
 reach), a new session, and the sandbox dies with the grader. The runner
@@ -22,6 +27,7 @@ from pathlib import Path
 RUNNER_MODULE = "calcgrad.grading.runner"
 SCRATCH = "/tmp"
 FIRST_UID = 61000  # one uid per parallel slot when the grader runs as root
+SHM_BYTES = 64 * 1024 * 1024  # /dev/shm's cap (it lives in memory, like /tmp)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -132,7 +138,12 @@ class Sandbox:
         # is then bound read-only on top of it instead of being hidden by it.
         args += ["--perms", "1777", "--size", str(int(limits_scratch_bytes)), "--tmpfs", SCRATCH]
         args += self.binds()
-        args += ["--proc", "/proc", "--dev", "/dev", "--chdir", SCRATCH, "--"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        shm = min(SHM_BYTES, int(limits_scratch_bytes))
+        args += ["--perms", "1777", "--size", str(shm), "--tmpfs", "/dev/shm"]
+        # Read-only from here on (not recursive: /tmp, /dev/shm, /proc keep their own flags).
+        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
+        args += ["--chdir", SCRATCH, "--"]
         return args + runner
 
     def environment(self, scratch: str) -> dict | None:
