@@ -116,7 +116,7 @@ for top in ["/", "/etc", "/dev", "/dev/shm", "/tmp"]:
         if dirpath.startswith(("/proc", "/sys", "/usr")):
             dirnames[:] = []
             continue
-        seen += [os.path.join(dirpath, f) for f in filenames if "leak" in f]
+        seen += [os.path.join(dirpath, f) for f in filenames if f == "leak"]
 print(json.dumps(sorted(set(seen))))
 '''
 
@@ -164,3 +164,31 @@ def test_uid_is_the_grader_s_own_or_the_slot_s(warm, sandbox):
         assert uid == sandbox.uid_for(0)
     else:
         assert uid == os.getuid()
+
+
+# -- students never meet in memory (principle 7): a warm worker never holds a job
+
+SCAN = r'''
+import ctypes, re
+marker = re.compile(re.escape(bytes.fromhex({hex!r})))
+found = 0
+for line in open("/proc/self/maps"):
+    fields = line.split()
+    if not fields[1].startswith("r") or (len(fields) > 5 and fields[5].startswith("[v")):
+        continue
+    low, high = (int(x, 16) for x in fields[0].split("-"))
+    found += len(marker.findall((ctypes.c_char * (high - low)).from_address(low)))
+print(found)
+'''
+
+
+def test_no_byte_of_an_earlier_job_is_in_the_next_childs_memory(warm):
+    secret = "def d_power(x, n):  # " + os.urandom(16).hex()
+    solution = f"{secret}\n    return n * x ** (n - 1)\n" + "# padding\n" * 200
+    first = warm.run(dict(job(solution, "print(d_power(2.0, 3))"),
+                          notebook_text=json.dumps({"source": solution})))
+    assert printed(first, 1) == "12.0\n"
+    # The probe itself holds the marker only hex-encoded, so it never finds itself.
+    second = warm.run(job(SCAN.format(hex=secret.encode().hex())))
+    assert second.ended, second.detail
+    assert printed(second, 0) == "0\n"

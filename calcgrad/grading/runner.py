@@ -43,6 +43,13 @@ SHELL_METHODS = ("showtraceback", "_showtraceback", "showsyntaxerror", "run_cell
                  "run_cell_async", "run_ast_nodes", "run_code")
 
 
+# This module's own name (`__main__` when run with -m), kept before a notebook's own
+# `__main__` takes its place in sys.modules.
+_MODULE_NAME = __name__ if __name__ != "__main__" else "calcgrad.grading.runner"
+if __name__ == "__main__":
+    sys.modules.setdefault(_MODULE_NAME, sys.modules[__name__])
+
+
 class CellTimeout(BaseException):
     """Raised into a cell that ran past its time limit (like a kernel interrupt)."""
 
@@ -201,7 +208,7 @@ class Machinery:
     def __init__(self, shell):
         from IPython.core.interactiveshell import InteractiveShell
 
-        module = sys.modules[__name__]
+        module = sys.modules[_MODULE_NAME]
         owners: list = [module]
         owners += [v for v in vars(module).values()
                    if isinstance(v, type) and v.__module__ == __name__]
@@ -305,7 +312,12 @@ def make_shell(current: list):
     # finds through inspect.getmodule at 7-20 ms per error instead of under 1 ms.
     config.InteractiveShell.xmode = "Plain"
     config.InteractiveShell.autocall = 0
-    return Shell.instance(config=config)
+    # The notebook's globals live in a module of their own, as in a kernel: not in the
+    # runner's (or the warm worker's) `__main__`, whose functions a bare assignment in a
+    # cell would otherwise replace.
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    return Shell.instance(config=config, user_module=main)
 
 
 def _safe_str(value) -> str:
