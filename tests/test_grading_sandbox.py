@@ -193,3 +193,22 @@ def test_no_byte_of_an_earlier_job_is_in_the_next_childs_memory(warm):
     second = warm.run(job(SCAN.format(hex=secret.encode().hex())))
     assert second.ended, second.detail
     assert printed(second, 0) == "0\n"
+
+
+# -- two batches on one host never share a slot (its uid, when the grader is root)
+
+def test_a_slot_is_held_until_released():
+    from calcgrad.grading.sandbox import claim_slot
+
+    numbers = range(120, 122)
+    first, second = claim_slot(numbers), claim_slot(numbers)
+    try:
+        assert first[0] != second[0]
+        with pytest.raises(SandboxUnavailable):
+            claim_slot(numbers)
+    finally:
+        os.close(second[1])
+    third = claim_slot(numbers)  # released: free again
+    assert third[0] == second[0]
+    for _, fd in (first, third):
+        os.close(fd)

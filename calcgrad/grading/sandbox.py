@@ -17,21 +17,44 @@ unprivileged uid of its own (so RLIMIT_NPROC counts).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 RUNNER_MODULE = "calcgrad.grading.runner"
 SCRATCH = "/tmp"
 FIRST_UID = 61000  # one uid per parallel slot when the grader runs as root
+# Slot numbers (uid = FIRST_UID + slot): local batches take 0-127, Dask workers 128-255. A
+# slot is held with a lock file for as long as its batch runs, so two batches on one host
+# never share a uid (nor its RLIMIT_NPROC count, nor its processes).
+LOCAL_SLOTS = range(0, 128)
 SHM_BYTES = 64 * 1024 * 1024  # /dev/shm's cap (it lives in memory, like /tmp)
 
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create the namespaces it needs."""
+
+
+def claim_slot(numbers: range) -> tuple[int, int]:
+    """A slot no other batch on this host holds: (its number, the lock's fd, held until
+    closed). Only a root grader needs one (slots are uids then)."""
+    folder = tempfile.gettempdir()
+    for number in numbers:
+        fd = os.open(os.path.join(folder, f"calcgrad-slot-{number}.lock"),
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return number, fd
+    raise SandboxUnavailable(f"no free sandbox slot on this host ({len(numbers)} in use by "
+                             "other batches)")
 
 
 def _calcgrad_dir() -> Path:
