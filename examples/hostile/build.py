@@ -365,6 +365,23 @@ def reinstall(result):
 
 get_ipython().events.register("post_run_cell", reinstall)
 '''], base="blank")
+A["showtraceback"] = nb(
+    "nbgrader's own test_showtraceback_exploit: the shell's showtraceback is silenced, so a "
+    "failing test cell shows no error; the blank answers raise NotImplementedError.", ['''
+from IPython.core.interactiveshell import InteractiveShell
+
+InteractiveShell.showtraceback = lambda *args, **kwargs: None
+'''], base="blank")
+A["patch_runner"] = nb(
+    "The sandbox's own runner (`calcgrad.grading.runner`) patched from inside: errors and "
+    "output are swallowed, events are never sent.", ['''
+import calcgrad.grading.runner as runner
+
+runner.Cell.error = lambda *args, **kwargs: None
+runner.Cell.stream = lambda *args, **kwargs: None
+runner.Channel.send = lambda *args, **kwargs: None
+runner._tamper_flags.__code__ = (lambda *args: set()).__code__
+'''], base="blank")
 A["renamed"] = nb("The reference solutions, in a notebook with another name.", [
     "# nothing hostile: only the file name differs\npass"], base="reference")
 A["extra_files"] = nb(
@@ -384,6 +401,7 @@ torch.Tensor.backward = lambda self, *args, **kwargs: None
 '''], base="blank")
 B["segfault"] = A["segfault"]
 B["memory_leech"] = A["memory_leech"]
+B["showtraceback"] = A["showtraceback"]
 
 for assignment, attacks in (("ps1_calculus", A), ("ps2_autograd", B)):
     for name, n in attacks.items():
