@@ -197,18 +197,18 @@ def test_no_byte_of_an_earlier_job_is_in_the_next_childs_memory(warm):
 
 # -- two batches on one host never share a slot (its uid, when the grader is root)
 
-def test_a_slot_is_held_until_released():
+def test_a_slot_is_held_until_released(tmp_path):
     from calcgrad.grading.sandbox import claim_slot
 
-    numbers = range(120, 122)
-    first, second = claim_slot(numbers), claim_slot(numbers)
+    numbers, folder = range(120, 122), str(tmp_path)
+    first, second = claim_slot(numbers, folder), claim_slot(numbers, folder)
     try:
         assert first[0] != second[0]
         with pytest.raises(SandboxUnavailable):
-            claim_slot(numbers)
+            claim_slot(numbers, folder)
     finally:
         os.close(second[1])
-    third = claim_slot(numbers)  # released: free again
+    third = claim_slot(numbers, folder)  # released: free again
     assert third[0] == second[0]
     for _, fd in (first, third):
         os.close(fd)

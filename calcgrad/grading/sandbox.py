@@ -40,10 +40,11 @@ class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create the namespaces it needs."""
 
 
-def claim_slot(numbers: range) -> tuple[int, int]:
+def claim_slot(numbers: range, folder: str | None = None) -> tuple[int, int]:
     """A slot no other batch on this host holds: (its number, the lock's fd, held until
-    closed). Only a root grader needs one (slots are uids then)."""
-    folder = tempfile.gettempdir()
+    closed). Only a root grader needs one (slots are uids then). The locks live in `folder`
+    (the machine's temporary folder, shared by every batch)."""
+    folder = folder or tempfile.gettempdir()
     for number in numbers:
         fd = os.open(os.path.join(folder, f"calcgrad-slot-{number}.lock"),
                      os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
