@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from calcgrad import course
@@ -34,8 +35,6 @@ def _leech_class(root: Path, assignment: str) -> Path:
     course.submit(root, assignment, "c_blank", release)
     leech = corpus.assemble(HOSTILE / assignment / "memory_leech.ipynb", source, release)
     folder = root / "leech.ipynb"
-    import nbformat
-
     nbformat.write(leech, folder)
     course.submit(root, assignment, "b_leech", folder)
     return root
@@ -52,5 +51,10 @@ def test_a_memory_leech_after_a_perfect_submission_scores_as_the_blank(assignmen
             csv.DictReader((root / f"calcgrad-autograde-{assignment}.csv").open())}
     grades = course.grades(root, assignment)
     assert grades["a_perfect"].score > 0, rows["a_perfect"]
-    # The perfect one ran in the same warm worker just before (not a fresh sandbox each).
     assert grades["b_leech"].score == grades["c_blank"].score, rows["b_leech"]
+    # The leech did run its scan, in the warm worker that had just graded the perfect one.
+    leech = nbformat.read(root / "autograded" / "b_leech" / assignment / f"{assignment}.ipynb",
+                          as_version=4)
+    said = "".join(o.get("text", "") for c in leech.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    assert "functions found in memory:" in said
