@@ -1,4 +1,6 @@
-"""Write source/ps2_autograd/ps2_autograd.ipynb (maintainers only): `.venv/bin/python tools/build_ps2_autograd.py`.
+"""Write source/ps2_autograd/ps2_autograd.ipynb (maintainers only).
+
+Run `.venv/bin/python tools/build_ps2_autograd.py`, review the diff, then `make release`.
 
 Every "by autograd" exercise takes the function to differentiate as an argument, so that
 the hidden checks can pass functions the student has never seen and a closed form cannot
@@ -8,8 +10,9 @@ here by running the reference solutions below (never reference code in the cell)
 dependency graph, whose exact value is the answer, is checked by its SHA-256.
 
 Part B's function, its graph and its local derivatives live in one block (PART_B_*), which
-is where per-student variants (issue 14) would plug in. Then `make release`.
+is where per-student variants (issue 14) would plug in.
 """
+# ruff: noqa: E501 - the notebook's prose keeps one sentence per line
 
 from __future__ import annotations
 
