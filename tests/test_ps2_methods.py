@@ -434,6 +434,14 @@ def test_shortcut_loses_the_points(test_id, replace, what):
         f"{test_id} keeps full marks for a shortcut: {what}"
 
 
+@pytest.mark.parametrize("test_id, replace, what", SHORTCUTS,
+                         ids=[f"{s[0]}-{i}" for i, s in enumerate(SHORTCUTS)])
+def test_shortcut_already_fails_the_visible_check(test_id, replace, what):
+    """No surprise: the student's own check cell shows the points a shortcut will lose."""
+    assert failure(RELEASE, test_id, replace=replace) is not None, \
+        f"the visible {test_id} passes a shortcut that grading fails: {what}"
+
+
 @pytest.mark.parametrize("test_id, replace, what", HONEST,
                          ids=[f"{h[0]}-{i}" for i, h in enumerate(HONEST)])
 def test_honest_variant_keeps_the_points(test_id, replace, what):

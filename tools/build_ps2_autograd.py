@@ -617,9 +617,11 @@ checks.method("control_flow_grad uses autograd", function="control_flow_grad",
 # ---------------------------------------------------------------------------------------
 
 X7 = torch.linspace(-math.pi, math.pi, 9, dtype=torch.float64)
+X7B = f64(-1.0, -0.5, 0.0, 0.5, 1.0)
 EX7_PLOT_TESTS = cell('''
 # checks the curves of plot_with_derivative(torch.sin, x) at 9 points of [-pi, pi]: first
-# [x, sin x], then [x, its derivative], and a legend naming both; hidden: functions you have not seen
+# [x, sin x], then [x, its derivative]; the same for t**3; a legend naming both; hidden: functions
+# you have not seen
 x = torch.linspace(-math.pi, math.pi, 9, dtype=torch.float64)
 checks.close("the curves of plot_with_derivative(torch.sin, x), as [[x, y], [x, y']]",
              student=lambda: [[line["x"], line["y"]] for line
@@ -628,6 +630,11 @@ checks.close("the curves of plot_with_derivative(torch.sin, x), as [[x, y], [x, 
              wrong={"your second curve is the function again, not its derivative": {w7_same},
                     "the two curves are in the other order: plot f first, then its derivative":
                         {w7_swapped}})
+x = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=torch.float64)
+checks.close("the curves of plot_with_derivative(lambda t: t**3, x)",
+             student=lambda: [[line["x"], line["y"]] for line
+                              in checks.figure_data(plot_with_derivative(lambda t: t**3, x))["lines"]],
+             expected={e7b}, rtol=1e-5, atol=1e-6)
 checks.holds("the legend of plot_with_derivative(torch.sin, x)",
              student=lambda: checks.figure_data(plot_with_derivative(torch.sin, x))["legend"],
              predicate=lambda names: len({str(n).strip() for n in names} - {""}) >= 2,
@@ -647,7 +654,8 @@ checks.close("the curves of plot_with_derivative(lambda t: t**3 - 2 * t, x) in f
 ### END HIDDEN TESTS
 ''', e7=[[X7, torch.sin(X7)], [X7, torch.cos(X7)]],
     w7_same=[[X7, torch.sin(X7)], [X7, torch.sin(X7)]],
-    w7_swapped=[[X7, torch.cos(X7)], [X7, torch.sin(X7)]])
+    w7_swapped=[[X7, torch.cos(X7)], [X7, torch.sin(X7)]],
+    e7b=[[X7B, X7B**3], [X7B, 3 * X7B**2]])
 
 EX7_METHOD_TESTS = '''
 # checks how plot_with_derivative gets the derivative: by autograd, with no cosine in the code
