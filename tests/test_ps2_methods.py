@@ -481,3 +481,60 @@ def test_the_graph_answer_is_not_readable_in_the_release():
     source = _visible_test_cells()["ex8_graph_tests"]
     assert "checks.digest(" in source
     assert '["b", "c"]' not in source and "['b', 'c']" not in source
+
+
+def _without_function(source: str, name: str) -> str:
+    """A variant's source without the top-level `def name` (the other exercise's stub)."""
+    tree = ast.parse(source)
+    kept = [ast.get_source_segment(source, node) for node in tree.body
+            if not (isinstance(node, ast.FunctionDef) and node.name == name)]
+    return "\n\n".join(kept)
+
+
+def _honest_submission(k: int) -> nbformat.NotebookNode:
+    """The release with every solution cell filled by its k-th honest variant (or the last)."""
+    variants: dict[str, list[str]] = {}
+    for _, replace, _ in HONEST:
+        for solution_id, source in replace.items():
+            variants.setdefault(solution_id, []).append(source)
+    jvp = [_without_function(s, "vjp_of") for s in variants["ex11_modes_solution"]
+           if "def jvp_of(f, x, u):\n    raise" not in s]
+    vjp = [_without_function(s, "jvp_of") for s in variants["ex11_modes_solution"]
+           if "def jvp_of(f, x, u):\n    raise" in s]
+    variants["ex11_modes_solution"] = [a + "\n\n\n" + b for a, b in zip(jvp, vjp)]
+    nb = nbformat.read(RELEASE, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in variants:
+            options = variants[gid]
+            cell.source = options[min(k, len(options) - 1)].strip("\n")
+    return nb
+
+
+def test_honest_variants_keep_full_marks_with_nbgrader_and_calcgrad(tmp_path):
+    """In a real kernel (warnings on stderr cost a cell its points there), with plain
+    nbgrader, then with `calcgrad autograde` on a copy of the course."""
+    import shutil
+    import subprocess
+    import sys
+
+    from calcgrad import course
+
+    root = course.new_course(tmp_path / "course", ("ps2_autograd",))
+    course.generate(root, "ps2_autograd")
+    for k in (0, 1):
+        path = tmp_path / f"honest{k}.ipynb"
+        nbformat.write(_honest_submission(k), path)
+        course.submit(root, "ps2_autograd", f"honest{k}", path, name="ps2_autograd.ipynb")
+    course.nbgrader(root, "autograde", "ps2_autograd", "--force")
+    auto = sum(p for gid, p in course.graded_cells(SOURCE).items() if gid.endswith("_tests"))
+    plain = course.grades(root, "ps2_autograd")
+    assert {s: g.score for s, g in plain.items()} == {"honest0": auto, "honest1": auto}, \
+        {s: g.cells for s, g in plain.items()}
+    copy = shutil.copytree(root, tmp_path / "copy", symlinks=True)
+    shutil.rmtree(copy / "autograded")
+    subprocess.run([sys.executable, "-m", "calcgrad", "autograde", "ps2_autograd", "--quiet",
+                    "--course-dir", str(copy)], check=True, capture_output=True, cwd=copy)
+    graded = course.grades(copy, "ps2_autograd")
+    assert {s: g.score for s, g in graded.items()} == {"honest0": auto, "honest1": auto}, \
+        {s: g.cells for s, g in graded.items()}
