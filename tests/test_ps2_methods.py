@@ -538,3 +538,21 @@ def test_honest_variants_keep_full_marks_with_nbgrader_and_calcgrad(tmp_path):
     graded = course.grades(copy, "ps2_autograd")
     assert {s: g.score for s, g in graded.items()} == {"honest0": auto, "honest1": auto}, \
         {s: g.cells for s, g in graded.items()}
+
+
+def test_no_hidden_line_shows_up_in_what_students_see():
+    """Feedback shows the student's notebook and the visible checks: a line of a hidden test
+    that also stands there would look leaked (tests/test_grading_batch.py checks feedback)."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    hidden, shown = [], []
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                inside = True
+            elif "END HIDDEN TESTS" in line:
+                inside = False
+            else:
+                (hidden if inside else shown).append(line.strip())
+    text = "\n".join(shown)
+    assert not [line for line in hidden if len(line) > 12 and line in text]
