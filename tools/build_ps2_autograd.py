@@ -260,11 +260,20 @@ def cell(template: str, **values) -> str:
     """A test cell's source: `{name}` placeholders filled with literal data (indented to
     where they stand)."""
     def fill(match):
+        value = values[match.group(1)]
+        if isinstance(value, str) and match.group(2) == "s":
+            return value
         line_start = template.rfind("\n", 0, match.start()) + 1
-        indent = match.start() - line_start
-        return values[match.group(1)] if isinstance(values[match.group(1)], str) and \
-            match.group(2) == "s" else lit(values[match.group(1)], indent)
-    return re.sub(r"\{(\w+)(?::(s))?\}", fill, template)
+        column = match.start() - line_start
+        one_line = lit(value, column)
+        line = template[line_start:match.start()]
+        if "\n" not in one_line or not line.endswith('": '):
+            return one_line
+        # A dict's value too long for the rest of the line: on the next lines, a little indented.
+        indent = len(line) - len(line.lstrip()) + 4
+        return "\n" + " " * indent + lit(value, indent)
+    filled = re.sub(r"\{(\w+)(?::(s))?\}", fill, template)
+    return "\n".join(line.rstrip() for line in filled.split("\n"))
 
 
 # ---------------------------------------------------------------------------------------
