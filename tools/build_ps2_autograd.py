@@ -1084,7 +1084,7 @@ Compare `control_flow_grad(f_control, a)` with `d` in the demo above. Answer in 
 ## Exercise 7 (3 points): a function and its derivative, plotted
 
 The book asks for a plot of $\sin x$ and its derivative, computed by autograd rather than from the fact that it is $\cos x$.
-Write `plot_with_derivative(f, x)`: plot the elementwise function `f` and then its derivative at the points `x` (a 1-D tensor), with `plotting.plot`: first the curve of `f`, then the curve of $f'$, both against `x`, with a legend that names both; return the axes `plotting.plot` gives back.
+Write `plot_with_derivative(f, x)`: plot the elementwise function `f` and then its derivative at the points `x` (a 1-D tensor), with `plotting.plot`: first the curve of `f`, then the curve of $f'$, both against `x` (and no other line), with a legend that names both; return the axes `plotting.plot` gives back.
 Get the derivative from autograd, in one backward pass, without any formula for it: no cosine anywhere in your code.
 The checks call it with `torch.sin` and with functions you have not seen (2 points), and read your code: it must use autograd and no cosine (1 point).
 '''),
