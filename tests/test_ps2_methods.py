@@ -556,3 +556,17 @@ def test_no_hidden_line_shows_up_in_what_students_see():
                 (hidden if inside else shown).append(line.strip())
     text = "\n".join(shown)
     assert not [line for line in hidden if len(line) > 12 and line in text]
+
+
+def test_the_source_notebook_is_what_its_build_script_writes():
+    """The visible checks' literal data come from the reference solutions in
+    tools/build_ps2_autograd.py: the committed notebook must be that script's output."""
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    from tools.build_ps2_autograd import build
+
+    built = [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in build()]
+    committed = [(c.cell_type, c.source, c.metadata.get("nbgrader"))
+                 for c in nbformat.read(SOURCE, as_version=4).cells]
+    assert built == committed, "run .venv/bin/python tools/build_ps2_autograd.py, then make release"
