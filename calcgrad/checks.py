@@ -156,9 +156,23 @@ def _kernel_sources() -> list[str]:
     while frame is not None:
         history = frame.f_globals.get("_ih")
         if isinstance(history, list):
-            return [str(s) for s in history]
+            cells = [str(s) for s in history]
+            return cells if any(s.strip() for s in cells) else _compiled_cells()
         frame = frame.f_back
     return []
+
+
+def _compiled_cells() -> list[str]:
+    """The cells IPython compiled, oldest first, from its code cache: a kernel that runs cells
+    with store_history=False (nbval does, `make nbval` on source/) leaves `_ih` empty."""
+    import linecache
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    names = getattr(getattr(get_ipython(), "compile", None), "_filename_map", {})
+    return ["".join(linecache.cache[name][2]) for name in names if name in linecache.cache]
 
 
 class LocalRunner:
