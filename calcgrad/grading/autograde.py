@@ -515,7 +515,7 @@ class Grader:
             for flag in (res.flags if res else []):
                 report.flags.add(flag)
             test = nbjob.tests.get(index)
-            if test is None:
+            if test is None and index not in earlier:  # a dropped cell defined nothing
                 above.append(cell.source)
             if test is not None and test.checks:
                 outputs, meta = self._trusted_outputs(nbjob, test, res, replay, tuple(above))
