@@ -155,23 +155,23 @@ def _kernel_sources() -> list[str]:
     frame = sys._getframe(1)
     while frame is not None:
         history = frame.f_globals.get("_ih")
-        if isinstance(history, list) and any(str(s).strip() for s in history):
-            return [str(s) for s in history]
+        if isinstance(history, list):
+            cells = [str(s) for s in history]
+            return cells if any(s.strip() for s in cells) else _compiled_cells()
         frame = frame.f_back
-    return _cached_cells()
+    return []
 
 
-def _cached_cells() -> list[str]:
-    """The cells a kernel ran without storing history (nbval runs cells with
-    `store_history=False`, so `_ih` stays empty): IPython's compiler still keeps each cell's
-    text in `linecache` for tracebacks, in the order the cells ran."""
+def _compiled_cells() -> list[str]:
+    """The cells IPython compiled, oldest first, from its code cache: a kernel that runs cells
+    with store_history=False (nbval does, `make nbval` on source/) leaves `_ih` empty."""
     import linecache
 
     try:
         from IPython import get_ipython
     except ImportError:
         return []
-    names = getattr(getattr(get_ipython(), "compile", None), "_filename_map", None) or {}
+    names = getattr(getattr(get_ipython(), "compile", None), "_filename_map", {})
     return ["".join(linecache.cache[name][2]) for name in names if name in linecache.cache]
 
 

@@ -14,6 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from calcgrad import textsafe
 from calcgrad.grading.limits import MiB, Limits
 
 WARNING = """\
@@ -103,7 +104,7 @@ def autograde(args) -> int:
         sys.stderr.write(WARNING)
 
     def log(text: str) -> None:
-        print(text, file=sys.stderr)
+        print(textsafe.terminal(text), file=sys.stderr)
 
     if not args.dask_scheduler:
         return _autograde(args, course, limits, log, None)
@@ -144,8 +145,8 @@ def _autograde(args, course, limits, log, dask) -> int:
         bar = tqdm(total=total, unit="student", file=sys.stderr, dynamic_ncols=True)
 
     def on_row(row) -> None:
-        line = (f"  {row.student}: {row.values()['score']} / {row.values()['max_score']} "
-                f"({row.status})")
+        line = textsafe.inert(f"  {row.student}: {row.values()['score']} / "
+                              f"{row.values()['max_score']} ({row.status})")
         if bar is not None:
             bar.update(1)
             if row.status != "graded":

@@ -141,7 +141,7 @@ class Notebook:
 
     def __init__(self, sources: list[str]):
         self.bindings: dict[str, list[ast.AST]] = {}
-        self.rebinds: list[str] = []  # module-level code that can rebind names unseen
+        module_level: list[ast.stmt] = []
         for source in sources:
             tree = parse_cell(source)
             if tree is None:
@@ -151,7 +151,9 @@ class Notebook:
                     self.bindings.setdefault(name, []).append(node)
                 if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef,
                                          ast.ClassDef)):
-                    self.rebinds += _opaque_in(stmt, shallow=True)
+                    module_level.append(stmt)
+        # Module-level code that can rebind a name without a visible binding.
+        self.rebinds = [why for stmt in module_level for why in _rebinding(stmt, self.bindings)]
 
     def read(self, name: str) -> Reading:
         if name not in self.bindings:
@@ -186,16 +188,39 @@ def _origin_tokens(stmt: ast.Import | ast.ImportFrom, name: str) -> tuple[str, s
     return "", set()
 
 
-def _opaque_in(node: ast.AST, shallow: bool = False) -> list[str]:
-    """Why the code under `node` hides what it calls (empty when it does not).
-    `shallow`: module-level code only (not the bodies of functions defined there)."""
+def _rebinding(stmt: ast.stmt, bindings: dict) -> list[str]:
+    """Why a module-level statement may rebind a name unseen: a dynamic-code call
+    (`exec`, `globals()`, a magic such as `%run`), an import of `__main__`, `builtins` or
+    `importlib`, or an assignment to an attribute named like a dunder or a notebook name
+    (`f.__code__ = ...`, `sys.modules["__main__"].f = ...`). Plain imports (`import os`)
+    and calls are fine: they bind only the names they show."""
+    why = []
+    nodes: list[ast.AST] = [stmt]
+    while nodes:
+        node = nodes.pop()
+        if _safe_magic(node) or (node is not stmt and isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))):
+            continue
+        nodes.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Name) and node.id in OPAQUE_CALLS - {"getattr"}:
+            why.append(f"the notebook uses `{node.id}` outside a function")
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)) \
+                and (node.attr.startswith("__") or node.attr in bindings):
+            why.append(f"the notebook assigns `.{node.attr}` outside a function")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) \
+                else [a.name for a in node.names]
+            why += [f"the notebook imports `{m}`" for m in modules
+                    if m.split(".")[0] in ("__main__", "builtins", "importlib")]
+    return why
+
+
+def _opaque_in(node: ast.AST) -> list[str]:
+    """Why the code under `node` hides what it calls (empty when it does not)."""
     why = []
     nodes = [node]
     while nodes:
         current = nodes.pop()
-        if shallow and current is not node and isinstance(
-                current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
         if _safe_magic(current):
             continue
         if isinstance(current, ast.Name) and current.id in OPAQUE_CALLS:
@@ -208,7 +233,7 @@ def _opaque_in(node: ast.AST, shallow: bool = False) -> list[str]:
                 else [a.name for a in current.names]
             for module in modules:
                 top = module.split(".")[0]
-                if top in OPAQUE_MODULES or (not shallow and top not in KNOWN_MODULES):
+                if top in OPAQUE_MODULES or top not in KNOWN_MODULES:
                     why.append(f"it imports `{module}`")
         nodes.extend(ast.iter_child_nodes(current))
     return why
@@ -236,9 +261,6 @@ def _read_node(node: ast.AST, name: str, reading: Reading) -> set[str]:
     for child in ast.walk(node):
         if isinstance(child, ast.Attribute):
             reading.tokens.add(child.attr)
-        elif isinstance(child, ast.Constant) and isinstance(child.value, str) \
-                and child.value.isidentifier():
-            reading.tokens.add(child.value)  # getattr(x, "backward") and the like
         elif isinstance(child, (ast.Import, ast.ImportFrom)):
             for alias in child.names:
                 local.add((alias.asname or alias.name).split(".")[0])

@@ -87,6 +87,17 @@ def test_code_that_hides_its_calls_is_not_trusted(cell):
     assert not judged.passed and "cannot tell" in judged.message
 
 
+def test_plain_imports_and_strings_elsewhere_in_the_notebook_are_fine():
+    # an honest notebook may import os or ctypes at top level, and name things in strings
+    cells = ["import os\nimport ctypes\nprint(os.getcwd())",
+             "def d_power(x, n):\n    label = 'cos'\n    return n * x ** (n - 1)"]
+    assert verdict("d_power", *cells, forbid=(*BY_HAND, "cos")).passed
+    assert not verdict("d_power", "import os", "def d_power(x, n):\n    return torch.cos(x)",
+                       forbid=("cos",)).passed
+    sneaky = "import __main__\n__main__.d_power = lambda x, n: x.backward()"
+    assert not verdict("d_power", HONEST[0], sneaky, forbid=BY_HAND).passed
+
+
 def test_the_last_definition_counts():
     by_hand = "def d_power(x, n):\n    return n * x ** (n - 1)"
     autograd = SHORTCUTS[0][1]

@@ -11,12 +11,13 @@ release_feedback` picks it up.
 
 from __future__ import annotations
 
-import html
 import os
 import shutil
 from pathlib import Path
 
 import nbformat
+
+from calcgrad import textsafe
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
@@ -31,7 +32,7 @@ ul.checks pre { white-space: pre-wrap; background: #fff4f4; }
 
 
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    return textsafe.html(text)
 
 
 def _points(x) -> str:

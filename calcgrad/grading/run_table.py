@@ -8,10 +8,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from calcgrad import textsafe
+
 # Worst first: the status a student's row shows is the worst of its notebooks.
 STATUSES = ("grader error", "tampering suspected", "corrupt", "memory limit", "timed out",
             "crashed", "missing", "graded")
 COLUMNS = ("student", "score", "max_score", "late_penalty", "status", "seconds", "notes")
+TEXT_COLUMNS = ("student", "status", "notes")  # may hold student-derived text
 
 
 @dataclass
@@ -88,16 +91,17 @@ def table(rows: list[Row], width: int = 120) -> str:
     """The run as a text table (notes cut to fit the width)."""
     if not rows:
         return "no submissions graded"
-    sw = max(7, *(len(r.student) for r in rows))
+    shown = [{k: textsafe.inert(v) for k, v in r.values().items()} for r in rows]
+    sw = max(7, *(len(v["student"]) for v in shown))
     lines = [f"{'student':<{sw}}  {'score':>11}  {'status':<19}  {'secs':>5}  notes"]
-    for r in rows:
-        v = r.values()
+    for v in shown:
         score = f"{v['score']} / {v['max_score']}"
         note = v["notes"]
         room = max(20, width - sw - 45)
         if len(note) > room:
             note = note[:room - 3] + "..."
-        lines.append(f"{r.student:<{sw}}  {score:>11}  {v['status']:<19}  {v['seconds']:>5}  {note}")
+        lines.append(f"{v['student']:<{sw}}  {score:>11}  {v['status']:<19}  {v['seconds']:>5}  "
+                     f"{note}")
     counts = {}
     for r in rows:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -118,7 +122,9 @@ def write_csv(rows: list[Row], path: Path) -> Path:
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
     for r in rows:
-        writer.writerow(r.values())
+        values = r.values()
+        writer.writerow({k: textsafe.csv_cell(v) if k in TEXT_COLUMNS else v
+                         for k, v in values.items()})
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(buf.getvalue(), encoding="utf-8")
@@ -128,4 +134,5 @@ def write_csv(rows: list[Row], path: Path) -> Path:
 
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        return [{k: textsafe.from_csv_cell(v) if k in TEXT_COLUMNS and isinstance(v, str) else v
+                 for k, v in row.items()} for row in csv.DictReader(fh)]
