@@ -178,11 +178,7 @@ def answer_leaks(path: Path) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(
-        reason="ps2's test cells are being made answer-safe on their own branch (issue 11)",
-        strict=False)) if p.parent.name == "ps2_autograd" else p
-    for p in RELEASES], ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", RELEASES, ids=lambda p: p.parent.name)
 def test_visible_test_cells_do_not_give_answers_away(path):
     assert answer_leaks(path) == []
 
