@@ -163,7 +163,9 @@ def _autograde(args, course, limits, log, dask) -> int:
     finally:
         if bar is not None:
             bar.close()
-    path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment))
+    # A run over some students (--student) updates their rows and keeps everyone else's.
+    path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment),
+                               merge=bool(args.student))
     print(run_table.table(rows))
     if dask is not None and not args.quiet:
         print(f"sandboxes ran {dask.summary()}", file=sys.stderr)

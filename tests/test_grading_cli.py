@@ -31,7 +31,7 @@ def calcgrad(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedP
 def test_unknown_assignment_is_a_configuration_error(small):
     proc = calcgrad("autograde", "ps9_nothing", "--course-dir", str(small))
     assert proc.returncode == 2
-    assert "no assignment 'ps9_nothing'" in proc.stderr
+    assert "no assignment ps9_nothing; known: ps1_calculus" in proc.stderr
 
 
 def test_no_course_is_a_configuration_error(tmp_path):

@@ -56,6 +56,7 @@ class Row:
     notebooks: list[NotebookReport]
     notes: list[str] = field(default_factory=list)
     late_penalty: float = 0.0
+    recorded: bool = True  # False: nothing of this student was written (no submitted folder)
 
     @property
     def status(self) -> str:
@@ -113,13 +114,21 @@ def csv_path(course, assignment: str) -> Path:
     return (db.parent if db else course.root) / f"calcgrad-autograde-{assignment}.csv"
 
 
-def write_csv(rows: list[Row], path: Path) -> Path:
+def write_csv(rows: list[Row], path: Path, merge: bool = False) -> Path:
+    """Write the run's rows, sorted by student. With `merge`, the rows of students this run
+    did not grade (a `--student` run) are kept from the file already there."""
+    path = Path(path)
+    values = {r.student: r.values() for r in rows if r.recorded}
+    if merge and path.is_file():
+        for kept in read_csv(path):
+            student = kept.get("student")
+            if student and student not in values:
+                values[student] = {k: kept.get(k, "") for k in COLUMNS}
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
-    for r in rows:
-        writer.writerow(r.values())
-    path = Path(path)
+    for student in sorted(values):
+        writer.writerow(values[student])
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(buf.getvalue(), encoding="utf-8")
     os.replace(tmp, path)
