@@ -248,6 +248,26 @@ def make_shell(current: list):
     return Shell.instance(config=config)
 
 
+def show_plots_inline(shell) -> None:
+    """What ipykernel does with the inline backend: after each cell, the figures it drew
+    become display_data outputs of that cell (then closed), as in the student's kernel and
+    in plain nbgrader's autograded notebook. Without it, the figures stay open and unseen."""
+    import matplotlib
+
+    backend = matplotlib.rcParams._get("backend")
+    if backend not in ("inline", "module://matplotlib_inline.backend_inline"):
+        return
+    from IPython.core.pylabtools import activate_matplotlib, select_figure_formats
+    from matplotlib_inline.backend_inline import InlineBackend, configure_inline_support
+
+    activate_matplotlib(backend)
+    configure_inline_support(shell, backend)
+    # configure_inline_support picks the image formats once per process (a warm worker's
+    # earlier shell had them); this shell is new.
+    settings = InlineBackend.instance(parent=shell)
+    select_figure_formats(shell, settings.figure_formats, **settings.print_figure_kwargs)
+
+
 def _safe_str(value) -> str:
     try:
         text = str(value)
@@ -310,6 +330,7 @@ def run_job(job: dict, channel: Channel) -> None:
     from calcgrad import checks
 
     shell = make_shell(current)
+    show_plots_inline(shell)
     runner = RecordingRunner(current)
     checks.use_runner(runner)
     sys.stdout = CapturedStream("stdout", current)
