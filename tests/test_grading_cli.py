@@ -67,7 +67,8 @@ def test_ctrl_c_leaves_the_gradebook_consistent(small):
     for s in students:
         course.submit(small, ASSIGNMENT, s, source)
     proc = subprocess.Popen([sys.executable, "-m", "calcgrad", "autograde", ASSIGNMENT,
-                             "--course-dir", str(small), "--student", *students, "--jobs", "1"],
+                             "--course-dir", str(small), "--student", *students, "--jobs", "1",
+                             "--progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
     seen = ""

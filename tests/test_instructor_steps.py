@@ -8,6 +8,7 @@ answers, the blank release, and a notebook cut off mid-JSON (as erin's in exampl
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,8 @@ def graded(tmp_path_factory):
     submit_corrupt(root, "erin")
     first = calcgrad("autograde", ASSIGNMENT, "--course-dir", str(root), "--quiet")
     assert first.returncode == 0, first.stderr[-3000:]
+    table = [line.split()[0] for line in first.stdout.splitlines()[1:4]]
+    assert table == sorted(table) == ["blank", "erin", "ref"], "rows not sorted by student"
     return root, first
 
 
@@ -54,9 +57,11 @@ def test_a_partial_run_merges_into_the_status_record(graded):
     root, _ = graded
     before = status_csv(root)
     assert before["erin"]["status"] == "corrupt" and before["erin"]["notes"]
-    proc = calcgrad("autograde", ASSIGNMENT, "--course-dir", str(root), "--student", "blank",
-                    "--quiet")
+    proc = calcgrad("autograde", ASSIGNMENT, "--course-dir", str(root), "--student", "blank")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # not a terminal: no progress on stderr, the table once on stdout
+    assert "blank" not in proc.stderr
+    assert [line.split()[0] for line in proc.stdout.splitlines()].count("blank") == 1
     after = status_csv(root)
     assert set(after) == set(before)
     assert after["erin"] == before["erin"], "erin's status and note were lost"
@@ -90,3 +95,156 @@ def test_a_corrupt_submission_gets_an_autograded_placeholder(graded):
     with loaded.gradebook() as gb:
         erin = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "erin")
         assert erin.id in listed
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    """The reference answers autograded by plain nbgrader, in a course of their own."""
+    root = course.new_course(tmp_path_factory.mktemp("plain"), (ASSIGNMENT,))
+    course.generate(root, ASSIGNMENT)
+    course.submit(root, ASSIGNMENT, "ref", root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    # As in a Jupyter server: the kernel's own inline backend (the suite sets MPLBACKEND=Agg).
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
+                   cwd=root, env=env, check=True, capture_output=True, timeout=600)
+    return root
+
+
+def rich_outputs(root: Path, student: str) -> list[list[tuple]]:
+    """Per code cell of a student's autograded notebook: its display and result outputs."""
+    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                       as_version=4)
+    return [[(o.output_type, sorted(o.data)) for o in cell.outputs
+             if o.output_type in ("display_data", "execute_result")]
+            for cell in nb.cells if cell.cell_type == "code"]
+
+
+def test_autograded_notebooks_keep_the_outputs_plain_nbgrader_keeps(graded, plain):
+    root, _ = graded
+    ours, theirs = rich_outputs(root, "ref"), rich_outputs(plain, "ref")
+    images = sum(1 for cell in theirs for _, mimes in cell
+                 if any(m.startswith("image/") for m in mimes))
+    assert images >= 1, "the reference answers draw no plot under plain nbgrader"
+    assert ours == theirs
+
+
+def test_feedback_shows_the_plots(graded):
+    root, _ = graded
+    proc = calcgrad("feedback", ASSIGNMENT, "--course-dir", str(root))
+    assert proc.returncode == 0, proc.stderr
+    page = (root / "feedback" / "ref" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    drawn = sum(1 for cell in rich_outputs(root, "ref") for kind, mimes in cell
+                if kind == "display_data" and any(m.startswith("image/") for m in mimes))
+    assert drawn >= 1
+    assert page.count("<img alt='plot' src='data:image/") == drawn
+
+
+def gradebook_grades(root: Path) -> dict[str, dict[str, tuple]]:
+    """student -> grade id -> (auto score, manual score, max score), from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    found = {}
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions(ASSIGNMENT):
+            found[sub.student_id] = {g.name: (g.auto_score, g.manual_score, g.max_score)
+                                     for nb in sub.notebooks for g in nb.grades}
+    return found
+
+
+def test_the_table_shows_points_waiting_for_hand_grading(graded):
+    root, first = graded
+    waiting = {student: sum(m for a, h, m in cells.values() if a is None and h is None)
+               for student, cells in gradebook_grades(root).items()}
+    assert waiting["ref"] > 0, "the reference's written answers should wait for hand grading"
+    lines = {line.split()[0]: line for line in first.stdout.splitlines() if line.strip()}
+    assert f"{waiting['ref']:g} pts" in lines["ref"]
+    assert " - " in lines["blank"] or waiting["blank"] > 0
+    assert float(status_csv(root)["ref"]["hand_pending"]) == waiting["ref"]
+    assert "wait for hand grading" in first.stdout
+
+
+def test_feedback_says_not_graded_yet_for_written_answers(graded):
+    root, _ = graded
+    assert calcgrad("feedback", ASSIGNMENT, "--course-dir", str(root)).returncode in (0, 1)
+    page = (root / "feedback" / "ref" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    pending = [gid for gid, (a, h, _) in gradebook_grades(root)["ref"].items()
+               if a is None and h is None]
+    assert pending
+    assert page.count("not graded yet") >= len(pending)
+
+
+@pytest.fixture(scope="module")
+def reported(graded, tmp_path_factory):
+    root, _ = graded
+    out = tmp_path_factory.mktemp("report")
+    proc = calcgrad("report", ASSIGNMENT, "--out", str(out), cwd=root / "autograded")
+    assert proc.returncode == 0, proc.stderr  # found the course from a subfolder
+    import json
+
+    return root, json.loads((out / "report.json").read_text())
+
+
+def test_report_keeps_unreadable_notebooks_out_of_the_numbers(reported):
+    import statistics
+
+    root, data = reported
+    grades = gradebook_grades(root)
+    readable = sorted(set(grades) - {"erin"})
+    assert data["summary"]["unreadable"] == 1
+    assert data["statuses"]["corrupt"] == 1
+    totals = {s["student"]: s["score"] for s in data["students"]}
+    assert data["summary"]["mean"] == pytest.approx(
+        statistics.fmean(totals[s] for s in readable))
+    for cell in data["cells"]:
+        assert cell["students"] == len(readable), cell["grade_id"]
+        for failure in cell["failures"]:
+            assert "Submission" not in failure["message"]
+            assert "no error shown" not in failure["message"], failure
+
+
+def test_report_leaves_ungraded_written_answers_out_of_means(reported):
+    root, data = reported
+    grades = gradebook_grades(root)
+    for cell in (c for c in data["cells"] if c["kind"] == "manual"):
+        scored = [a if h is None else h for student, cells in grades.items() if student != "erin"
+                  for gid, (a, h, _) in cells.items() if gid == cell["grade_id"]
+                  and (a is not None or h is not None)]
+        assert cell["graded"] == len(scored)
+        assert cell["mean_score"] == (pytest.approx(sum(scored) / len(scored)) if scored
+                                      else None)
+        assert cell["graded"] < cell["students"], "the reference's answer counts as graded"
+
+
+def test_report_on_nothing_graded_is_an_error(tmp_path):
+    root = course.new_course(tmp_path / "empty", (ASSIGNMENT,))
+    course.generate(root, ASSIGNMENT)
+    proc = calcgrad("report", ASSIGNMENT, "--course-dir", str(root))
+    assert proc.returncode == 1
+    assert "no graded submission" in proc.stderr and "calcgrad autograde" in proc.stderr
+    assert not (root / "reports" / ASSIGNMENT / "index.html").exists()
+
+
+@pytest.mark.parametrize("command", ["autograde", "feedback", "report"])
+def test_a_misspelled_assignment_is_named_with_the_known_ones(graded, command):
+    root, _ = graded
+    proc = calcgrad(command, "ps1_calculs", "--course-dir", str(root))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"calcgrad {command}: error: no assignment ps1_calculs; "
+                                   f"known: {ASSIGNMENT}")
+    assert not proc.stdout
+
+
+def test_feedback_names_the_submissions_it_skipped(graded):
+    root, _ = graded
+    proc = calcgrad("feedback", ASSIGNMENT, "--course-dir", str(root), "--student", "ref",
+                    "nobody")
+    assert proc.returncode == 0, proc.stderr
+    assert "calcgrad feedback: no feedback for nobody" in proc.stderr
+    assert "1 feedback file(s) written" in proc.stdout
+
+
+def test_report_help_is_for_instructors():
+    proc = calcgrad("report", "--help")
+    assert proc.returncode == 0
+    assert "Introduced by" not in proc.stdout and "ASSIGNMENT" in proc.stdout

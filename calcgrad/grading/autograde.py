@@ -575,7 +575,9 @@ class Grader:
                     {"tamper_proof": True, "checks": [], "error": verdict.fallback})
         report.problems.extend(verdict.problems)
         sandboxed = out.clean_outputs(res.outputs, nbjob.budget) if res else []
-        printed = [o for o in sandboxed if o.output_type == "stream" and o.name == "stdout"]
+        # What the cell printed and drew (a plot test draws the student's plot), in order.
+        printed = [o for o in sandboxed if o.output_type == "display_data"
+                   or (o.output_type == "stream" and o.name == "stdout")]
         # What the student's code wrote to stderr costs the cell, as under plain nbgrader.
         warned = [o for o in sandboxed if o.output_type == "stream" and o.name == "stderr"]
         hidden = self._hidden_lines(test.source)
@@ -712,7 +714,10 @@ class Grader:
         sub = self.gb.find_submission(self.options.assignment, student)
         score, max_score = sub.score, sub.max_score
         penalty = sub.late_submission_penalty or 0.0
-        return Row(student, score, max_score, [j.report for j in jobs], notes, penalty)
+        pending = sum(g.max_score for nb in sub.notebooks for g in nb.grades
+                      if g.auto_score is None and g.manual_score is None)
+        return Row(student, score, max_score, [j.report for j in jobs], notes, penalty,
+                   pending=pending)
 
     # -- the batch
     def run(self, on_row=None) -> list[Row]:
