@@ -248,3 +248,86 @@ def test_report_help_is_for_instructors():
     proc = calcgrad("report", "--help")
     assert proc.returncode == 0
     assert "Introduced by" not in proc.stdout and "ASSIGNMENT" in proc.stdout
+
+
+def feedback_page(root: Path, student: str) -> str:
+    return (root / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+
+
+def test_feedback_is_titled_and_labelled_from_the_notebook(graded):
+    import html
+    import re
+
+    from calcgrad.grading.feedback import title_of
+
+    root, _ = graded
+    assert calcgrad("feedback", ASSIGNMENT, "--course-dir", str(root)).returncode in (0, 1)
+    released = nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    title = title_of(released, "")
+    assert title and title != ASSIGNMENT
+    headings = {line.lstrip("#").strip().replace("$", "")
+                for cell in released.cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if line.startswith("## Exercise")}
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in released.cells
+           if c.metadata.get("nbgrader", {}).get("grade_id")]
+    for student in ("ref", "blank"):
+        page = feedback_page(root, student)
+        assert f"<h1>{html.escape(title)}</h1>" in page
+        shown = {html.unescape(h) for h in re.findall(r"<h2>(.*?)</h2>", page)}
+        assert headings <= shown, headings - shown
+        assert not [gid for gid in ids if gid in page], "cell ids on the student's page"
+
+
+def test_feedback_names_each_failed_check_once(graded):
+    import html
+    import re
+
+    root, _ = graded
+    page = feedback_page(root, "blank")
+    failed = re.findall(r"<li class='fail'>\u2718 (.*?)<pre>(.*?)</pre>", page, re.S)
+    assert failed
+    for name, message in failed:
+        assert not html.unescape(message).startswith(html.unescape(name) + ":"), name
+
+
+def test_hidden_checks_are_marked_in_the_autograded_notebook(graded):
+    root, _ = graded
+    nb = nbformat.read(root / "autograded" / "ref" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                       as_version=4)
+    marked = 0
+    for cell in nb.cells:
+        for check in cell.metadata.get("calcgrad", {}).get("checks", []):
+            if check["hidden"]:
+                assert "BEGIN HIDDEN TESTS" in cell.source
+                marked += 1
+    assert marked, "no check is marked hidden"
+
+
+HIDDEN_FAILURE = {"tamper_proof": True, "checks": [
+    {"name": "d_exp at hidden points", "passed": False, "hidden": True,
+     "message": "d_exp at hidden points: got 0 at index 5, expected 3.37721 (3 of 10 values "
+                "differ); tolerance: rtol=1e-05, atol=1e-08.\n  Hint: Your values are all zero."},
+    {"name": "d_exp at the shown points", "passed": False, "hidden": False,
+     "message": "d_exp at the shown points: got 0 at index 1, expected 2.71828."}]}
+
+
+def _page_of(meta: dict, **kw) -> str:
+    from calcgrad.grading.feedback import render
+
+    cell = nbformat.v4.new_code_cell("checks.close(...)")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1}
+    cell.metadata["calcgrad"] = meta
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## Exercise 1"), cell])
+    return render(nb, "s", "a", "n", {"t": (0, 1)}, {}, (0, 1), 0.0, **kw)
+
+
+def test_a_failed_hidden_check_does_not_show_its_values():
+    page = _page_of(HIDDEN_FAILURE)
+    hidden = page.split("d_exp at the shown points")[0]
+    assert "3.37721" not in hidden and "index 5" not in hidden
+    assert "not shown" in hidden and "Your values are all zero" in hidden
+    assert "2.71828" in page, "a visible check keeps its message"
+
+
+def test_the_course_may_show_hidden_values():
+    assert "3.37721" in _page_of(HIDDEN_FAILURE, hidden_details="full")

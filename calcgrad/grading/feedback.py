@@ -147,11 +147,11 @@ def render(nb, student: str, assignment: str, notebook: str, grades: dict, comme
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(title)}: "
              f"feedback for {_e(student)}</title><style>{STYLE}</style></head><body>",
              f"<h1>{_e(title)}</h1>",
-             f"<p>Feedback for <b>{_e(student)}</b> ({_e(assignment)}). Score so far: "
+             f"<p>Feedback for <b>{_e(student)}</b> ({_e(assignment)}). Score: "
              f"<b>{_points(total[0])} / {_points(total[1])}</b>"
              + (f" (late penalty: {_points(penalty)})" if penalty else "")
-             + (f"; {_points(pending)} point(s) of written answers not graded yet"
-                if pending else "") + ".</p>"]
+             + (f", so far: {_points(pending)} point(s) of written answers are not graded "
+                "yet" if pending else "") + ".</p>"]
     intro = len(parts)
     section, shown = None, None
     for cell in nb.cells:
