@@ -176,6 +176,7 @@ def _autograde(args, course, limits, log, dask) -> int:
     path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment),
                                merge=bool(args.student))
     print(run_table.table(rows))
+    _warn_of_leaking_feedback(course, args.assignment)
     if dask is not None and not args.quiet:
         print(f"sandboxes ran {dask.summary()}", file=sys.stderr)
     print(f"report: {path}")
@@ -186,6 +187,18 @@ def _autograde(args, course, limits, log, dask) -> int:
               file=sys.stderr)
         return 2
     return 0
+
+
+def _warn_of_leaking_feedback(course, assignment: str) -> None:
+    from calcgrad.grading.feedback import leaking_pages
+
+    pages = leaking_pages(course, assignment)
+    if pages:
+        shown = ", ".join(str(p.relative_to(course.root)) for p in pages[:3])
+        print(f"calcgrad autograde: warning: {len(pages)} feedback page(s) show hidden tests "
+              f"({shown}{', ...' if len(pages) > 3 else ''}); they were written by nbgrader's "
+              f"own generate_feedback without calcgrad's HideTests. Run `calcgrad feedback "
+              f"{assignment}` before `nbgrader release_feedback`.", file=sys.stderr)
 
 
 def feedback(args) -> int:

@@ -331,3 +331,50 @@ def test_a_failed_hidden_check_does_not_show_its_values():
 
 def test_the_course_may_show_hidden_values():
     assert "3.37721" in _page_of(HIDDEN_FAILURE, hidden_details="full")
+
+
+def hidden_test_lines(root: Path) -> list[str]:
+    """The longer lines of the source notebook's hidden tests."""
+    source = nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    lines, hidden = [], False
+    for cell in source.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN HIDDEN TESTS" in line:
+                hidden = True
+            elif "END HIDDEN TESTS" in line:
+                hidden = False
+            elif hidden and len(line.strip()) > 12:
+                lines.append(line.strip())
+    return lines
+
+
+def test_nbgraders_own_feedback_does_not_show_hidden_tests(graded):
+    """What formgrader's Generate Feedback button runs: nbgrader's generate_feedback with
+    the course's nbgrader_config.py."""
+    import html
+
+    root, _ = graded
+    course.nbgrader(root, "generate_feedback", ASSIGNMENT, "--force")
+    hidden = hidden_test_lines(root)
+    assert hidden
+    for student in ("ref", "blank"):
+        page = feedback_page(root, student)
+        assert "HIDDEN TESTS" not in page
+        for line in hidden:
+            assert html.escape(line) not in page and line not in page, (student, line)
+    assert "\u2714" in feedback_page(root, "ref")
+    assert "\u2718" in feedback_page(root, "blank")
+
+
+def test_autograde_warns_of_feedback_that_shows_hidden_tests(graded):
+    root, _ = graded
+    page = root / "feedback" / "blank" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("<pre>### BEGIN HIDDEN TESTS\nassert secret\n### END HIDDEN TESTS</pre>")
+    proc = calcgrad("autograde", ASSIGNMENT, "--course-dir", str(root), "--student", "blank",
+                    "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "show hidden tests" in proc.stderr and "calcgrad feedback" in proc.stderr
+    assert calcgrad("feedback", ASSIGNMENT, "--course-dir", str(root), "--student",
+                    "blank").returncode == 0
+    assert "BEGIN HIDDEN TESTS" not in page.read_text()

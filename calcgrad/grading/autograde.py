@@ -379,7 +379,6 @@ class Grader:
                              "notebook": notebook, "db_url": self.course.db_url}}
 
     def _sanitize(self, nbjob: NotebookJob, nb: NotebookNode) -> None:
-        sources = self._gradebook_sources(nbjob.notebook)
         submitted_tests = {}
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -389,6 +388,12 @@ class Grader:
         with _collect_notes(nbjob.report.notes):
             nb, resources = self.steps.sanitize(nb, resources)
         nbjob.resources = resources
+        self.plan(nbjob, nb, submitted_tests)
+
+    def plan(self, nbjob: NotebookJob, nb: NotebookNode, submitted_tests: dict) -> None:
+        """The sandbox's job for a sanitized notebook: its code cells, test cells stripped of
+        their trusted halves (decided here afterwards, from the gradebook's source)."""
+        sources = self._gradebook_sources(nbjob.notebook)
         cells = []
         shown: dict[int, str] = {}  # the notebook file the sandbox sees: test cells stripped
         known = set(trusted.TRUSTED_NAMES)  # grows with what earlier test cells define
@@ -505,7 +510,8 @@ class Grader:
         return run
 
     # -- step 3 and 4: trusted verdicts, then nbgrader's own grading (main thread)
-    def finalize(self, nbjob: NotebookJob) -> None:
+    def fill_outputs(self, nbjob: NotebookJob) -> None:
+        """Every code cell's outputs: the sandbox's, and the trusted verdicts of test cells."""
         report, run = nbjob.report, nbjob.run
         replay = trusted.NotebookReplay(self._expected.setdefault(nbjob.notebook, {}))
         nbjob.budget = out.Budget(2 * self.options.limits.output_notebook_bytes)
@@ -559,6 +565,9 @@ class Grader:
             report.notes.append(run.detail)
         for _, _, detail, _, _ in run.crashes:
             report.notes.append(f"{detail}; graded the rest without that cell")
+
+    def finalize(self, nbjob: NotebookJob) -> None:
+        self.fill_outputs(nbjob)
         self._save(nbjob)
 
     def _trusted_outputs(self, nbjob: NotebookJob, test: TestCell, res,

@@ -84,6 +84,32 @@ def hidden_message(message: str) -> str:
     return " ".join([HIDDEN_NOTE + ".", *kept])
 
 
+def outcome_lines(cell, hidden_details: str = "hints") -> list[str]:
+    """A test cell's outcome in plain lines, for a page that must not show the test's code:
+    each check's mark, name and message (a hidden check's without its numbers), or, for a
+    cell not decided by calcgrad, whether it passed (an error's text may hold hidden values)."""
+    meta = cell.metadata.get("calcgrad")
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if not isinstance(meta, dict) or not meta.get("tamper_proof"):
+        return [f"\u2718 failed ({errors[0].get('ename', 'error')})" if errors
+                else "\u2714 passed"]
+    lines = []
+    for check in meta.get("checks", []):
+        name = check.get("name", "")
+        if check.get("passed"):
+            lines.append(f"\u2714 {name}")
+            continue
+        message = _without_name(name, check.get("message", ""))
+        if check.get("hidden") and hidden_details != "full":
+            message = hidden_message(message)
+        lines.append(f"\u2718 {name}: {message}")
+    if meta.get("error"):
+        lines.append(f"\u2718 the test stopped: {meta['error']}")
+    elif not lines and errors:
+        lines.append(f"\u2718 failed ({errors[-1].get('ename', 'error')})")
+    return lines
+
+
 def _test_cell(cell, hidden_details: str) -> str:
     meta = cell.metadata.get("calcgrad")
     errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
@@ -199,7 +225,11 @@ def hidden_details(course) -> str:
     """How much a failed hidden check tells the student, from the course's configuration:
     `c.CalcgradFeedback.hidden_check_details = "hints"` (the default: that it failed, and its
     hints without numbers) or "full" (the whole message, hidden inputs' values included)."""
-    section = course.config.get("CalcgradFeedback", {})
+    return hidden_details_of(course.config)
+
+
+def hidden_details_of(config) -> str:
+    section = config.get("CalcgradFeedback", {})
     value = section.get("hidden_check_details", "hints") if hasattr(section, "get") else "hints"
     return value if value in ("hints", "full") else "hints"
 
@@ -261,3 +291,22 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
         for student in sorted(set(students or ()) - seen):
             skipped.append((student, "*", "no autograded submission in the gradebook"))
     return written
+
+
+def leaking_pages(course, assignment: str) -> list[Path]:
+    """Feedback pages of the assignment that show hidden tests (written by a plain nbgrader
+    generate_feedback, e.g. a configuration without HideTests): `release_feedback` would
+    hand them to students."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    marker = ClearHiddenTests(config=course.config).begin_test_delimeter
+    cd = course.coursedir
+    base = Path(cd.format_path(cd.feedback_directory, ".", "."))
+    found = []
+    for page in sorted(base.glob(f"*/{assignment}/*.html")) if base.is_dir() else []:
+        try:
+            if marker in page.read_text(encoding="utf-8", errors="replace"):
+                found.append(page)
+        except OSError:
+            continue
+    return found
