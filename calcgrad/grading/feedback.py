@@ -84,29 +84,40 @@ def hidden_message(message: str) -> str:
     return " ".join([HIDDEN_NOTE + ".", *kept])
 
 
+def _failure(check: dict, hidden_details: str) -> str:
+    """A failed check's message without its name, and a hidden check's without numbers."""
+    message = _without_name(check.get("name", ""), check.get("message", ""))
+    if check.get("hidden") and hidden_details != "full":
+        message = hidden_message(message)
+    return message
+
+
+def _plain_failure(cell, error, hidden_details: str) -> str:
+    """A cell graded by nbgrader's rule (no checks): the error's name, and its message only
+    when the cell has no hidden tests whose values it may hold."""
+    shows = hidden_details == "full" or "HIDDEN TESTS" not in cell.get("source", "")
+    evalue = error.get("evalue", "") if shows else ""
+    return f"{error.get('ename', 'error')}" + (f": {evalue}" if evalue else "")
+
+
 def outcome_lines(cell, hidden_details: str = "hints") -> list[str]:
     """A test cell's outcome in plain lines, for a page that must not show the test's code:
     each check's mark, name and message (a hidden check's without its numbers), or, for a
-    cell not decided by calcgrad, whether it passed (an error's text may hold hidden values)."""
+    cell not decided by calcgrad, whether it passed."""
     meta = cell.metadata.get("calcgrad")
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if not isinstance(meta, dict) or not meta.get("tamper_proof"):
-        return [f"\u2718 failed ({errors[0].get('ename', 'error')})" if errors
+        return [f"\u2718 failed: {_plain_failure(cell, errors[0], hidden_details)}" if errors
                 else "\u2714 passed"]
     lines = []
     for check in meta.get("checks", []):
         name = check.get("name", "")
-        if check.get("passed"):
-            lines.append(f"\u2714 {name}")
-            continue
-        message = _without_name(name, check.get("message", ""))
-        if check.get("hidden") and hidden_details != "full":
-            message = hidden_message(message)
-        lines.append(f"\u2718 {name}: {message}")
+        lines.append(f"\u2714 {name}" if check.get("passed")
+                     else f"\u2718 {name}: {_failure(check, hidden_details)}")
     if meta.get("error"):
         lines.append(f"\u2718 the test stopped: {meta['error']}")
     elif not lines and errors:
-        lines.append(f"\u2718 failed ({errors[-1].get('ename', 'error')})")
+        lines.append(f"\u2718 failed: {_plain_failure(cell, errors[-1], hidden_details)}")
     return lines
 
 
@@ -119,25 +130,22 @@ def _test_cell(cell, hidden_details: str) -> str:
         return "<p class='note'>This test was not run by calcgrad autograde.</p>"
     if not meta.get("tamper_proof"):
         if errors:
-            e = errors[0]
-            return (f"<p class='fail'>\u2718 failed: {_e(e.ename)}"
-                    + (f": {_e(e.evalue)}" if e.evalue else "") + "</p>")
+            return (f"<p class='fail'>\u2718 failed: "
+                    f"{_e(_plain_failure(cell, errors[0], hidden_details))}</p>")
         return "<p class='pass'>\u2714 passed</p>"
     items = []
     for check in meta.get("checks", []):
         name = check.get("name", "")
         if check.get("passed"):
             items.append(f"<li class='pass'>\u2714 {_e(name)}</li>")
-            continue
-        message = _without_name(name, check.get("message", ""))
-        if check.get("hidden") and hidden_details != "full":
-            message = hidden_message(message)
-        items.append(f"<li class='fail'>\u2718 {_e(name)}<pre>{_e(message)}</pre></li>")
+        else:
+            items.append(f"<li class='fail'>\u2718 {_e(name)}"
+                         f"<pre>{_e(_failure(check, hidden_details))}</pre></li>")
     if meta.get("error"):
         items.append(f"<li class='fail'>\u2718 the test stopped: {_e(meta['error'])}</li>")
     elif not meta.get("checks") and errors:
-        e = errors[-1]
-        items.append(f"<li class='fail'>\u2718 {_e(e.ename)}: {_e(e.evalue)}</li>")
+        items.append(f"<li class='fail'>\u2718 "
+                     f"{_e(_plain_failure(cell, errors[-1], hidden_details))}</li>")
     return "<ul class='checks'>" + "".join(items) + "</ul>"
 
 
