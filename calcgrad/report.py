@@ -163,6 +163,20 @@ def failure_messages(course_dir: Path, assignment: str, student: str) -> dict[st
     return out
 
 
+def placeholder_status(course_dir: Path, assignment: str, student: str) -> str | None:
+    """"corrupt" or "missing" when calcgrad autograde wrote a placeholder for one of the
+    student's notebooks (nothing of it could be run); None otherwise."""
+    for path in sorted((course_dir / "autograded" / student / assignment).glob("*.ipynb")):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                status = json.load(fh).get("metadata", {}).get("calcgrad", {}).get("placeholder")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if status in UNREADABLE:
+            return status
+    return None
+
+
 def _canonical_status(text: str) -> str:
     return " ".join(text.strip().lower().replace("_", " ").split()) or "graded"
 
@@ -215,6 +229,8 @@ def build(course_dir: Path | None, assignment: str, status_csv: Path | None = No
                     pending = g.auto_score is None and g.manual_score is None
                     cells[g.name] = None if pending else float(g.score)
             status, notes = statuses.get(sub.student_id, ("graded", ""))
+            if status == "graded":  # a status CSV from before this run, or none
+                status = placeholder_status(course_dir, assignment, sub.student_id) or status
             students.append(StudentRow(sub.student_id, status, float(sub.score),
                                        float(sub.max_score), cells, notes))
     seen = {s.student for s in students}

@@ -378,3 +378,17 @@ def test_autograde_warns_of_feedback_that_shows_hidden_tests(graded):
     assert calcgrad("feedback", ASSIGNMENT, "--course-dir", str(root), "--student",
                     "blank").returncode == 0
     assert "BEGIN HIDDEN TESTS" not in page.read_text()
+
+
+def test_report_knows_a_placeholder_without_the_status_csv(graded, tmp_path):
+    import json
+
+    root, _ = graded
+    statuses = tmp_path / "statuses.csv"
+    statuses.write_text("student,status\nref,graded\n")
+    proc = calcgrad("report", ASSIGNMENT, "--course-dir", str(root), "--status-csv",
+                    str(statuses), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert {s["student"]: s["status"] for s in data["students"]}["erin"] == "corrupt"
+    assert data["summary"]["unreadable"] == 1
