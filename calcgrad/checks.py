@@ -28,12 +28,19 @@ Introduced by: notebooks/01_calculus.ipynb and source/*/ (every test cell).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from collections.abc import Callable
 
 from calcgrad.plain import capture, decode, encode
-from calcgrad.verdicts import Verdict, compare_close, compare_equal, compare_holds
+from calcgrad.verdicts import (Verdict, compare_close, compare_equal, compare_holds,
+                               precheck)
+from calcgrad.verdicts import _describe as describe
+from calcgrad import methods
+from calcgrad.methods import BY_HAND  # noqa: F401 - part of the checks API
 
 
 class CheckFailed(AssertionError):
@@ -47,7 +54,7 @@ class CheckFailed(AssertionError):
 
 @dataclass
 class Check:
-    kind: str  # "close", "equal" or "holds"
+    kind: str  # "close", "equal", "holds" or "method"
     name: str
     student: Callable[[], Any] | None
     expected: Callable[[], Any] | None = None
@@ -61,8 +68,45 @@ class Runner(Protocol):
     def run(self, check: Check) -> None: ...
 
 
+@dataclass(frozen=True)
+class Digest:
+    """An exact expected value known only by its SHA-256 (see `digest`)."""
+
+    hexdigest: str
+
+
+def digest(hexdigest: str) -> Digest:
+    """The expected value of an `equal` check, given as the SHA-256 of its plain form, for a
+    visible check whose expected value would give the answer away. Make it with `sha256_of`."""
+    return Digest(hexdigest.strip().lower())
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)  # arrays, errors, opaque values: never equal to an exact answer
+
+
+def _digest_of_plain(value: Any) -> str:
+    text = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def sha256_of(value: Any) -> str:
+    """The digest `digest()` expects for `value` (str, int, bool, None, lists and dicts of
+    them), taken on the same plain form a student's value is compared in."""
+    return _digest_of_plain(decode(encode(value)))
+
+
 def _trusted_value(value: Any) -> Any:
     """The expected side goes through the same encoding as the student's."""
+    if isinstance(value, Digest):
+        return value
     return decode(encode(value() if callable(value) else value))
 
 
@@ -78,9 +122,57 @@ def judge(check: Check, got: Any, trusted: tuple | None = None) -> Verdict:
     if check.kind == "holds":
         return compare_holds(check.name, got, check.predicate, check.message)
     want, wrong = trusted if trusted is not None else trusted_values(check)
+    if check.kind == "equal" and isinstance(want, Digest):
+        return _compare_digest(check.name, got, want, wrong)
     if check.kind == "equal":
         return compare_equal(check.name, got, want, wrong=wrong)
     return compare_close(check.name, got, want, wrong=wrong, **check.options)
+
+
+def _compare_digest(name: str, got: Any, want: Digest, wrong: dict[str, Any]) -> Verdict:
+    early = precheck(name, got)
+    if early:
+        return early
+    if _digest_of_plain(got) == want.hexdigest:
+        return Verdict(True, f"{name}: correct.")
+    for message, wrong_value in wrong.items():
+        if compare_equal(name, got, wrong_value).passed:
+            return Verdict(False, f"{name}: {message}")
+    return Verdict(False, f"{name}: not right yet (your value was {describe(got)}; the "
+                          "expected one is not shown, since it is the answer).")
+
+
+def judge_method(check: Check, sources: list[str]) -> Verdict:
+    """Decide a `method` check from the notebook's code cells (their text, never run)."""
+    outcome = methods.judge(check.name, check.options["function"], sources,
+                            forbid=check.options["forbid"], require=check.options["require"])
+    return Verdict(outcome.passed, outcome.message)
+
+
+def _kernel_sources() -> list[str]:
+    """The cells the student's kernel has run, oldest first: IPython's input history (`_ih`)
+    in the namespace the check was called from."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        history = frame.f_globals.get("_ih")
+        if isinstance(history, list):
+            cells = [str(s) for s in history]
+            return cells if any(s.strip() for s in cells) else _compiled_cells()
+        frame = frame.f_back
+    return []
+
+
+def _compiled_cells() -> list[str]:
+    """The cells IPython compiled, oldest first, from its code cache: a kernel that runs cells
+    with store_history=False (nbval does, `make nbval` on source/) leaves `_ih` empty."""
+    import linecache
+
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    names = getattr(getattr(get_ipython(), "compile", None), "_filename_map", {})
+    return ["".join(linecache.cache[name][2]) for name in names if name in linecache.cache]
 
 
 class LocalRunner:
@@ -88,7 +180,10 @@ class LocalRunner:
 
     def run(self, check: Check) -> None:
         __tracebackhide__ = True
-        verdict = judge(check, decode(capture(check.student)))
+        if check.kind == "method":
+            verdict = judge_method(check, _kernel_sources())
+        else:
+            verdict = judge(check, decode(capture(check.student)))
         if not verdict.passed:
             raise CheckFailed(verdict.message)
         print(f"\u2714 {check.name}")
@@ -139,6 +234,18 @@ def holds(name: str, student: Callable[[], Any], predicate: Callable[[Any], Any]
     """
     __tracebackhide__ = True
     _run(Check("holds", name, student, predicate=predicate, message=message))
+
+
+def method(name: str, function: str, *, forbid: tuple | list = (),
+           require: tuple | list = ()) -> None:
+    """How the student's `function` is written: it must use every technique in `require` and
+    none in `forbid` ("autograd", "reverse_mode", "forward_mode", "jacobian", "symbolic",
+    "numeric", "calcgrad", `BY_HAND` for all that "by hand" rules out, or the name of another
+    notebook function it must call). Judged from the notebook's text, never by running it:
+    see `calcgrad.methods`."""
+    __tracebackhide__ = True
+    _run(Check("method", name, None, options={
+        "function": str(function), "forbid": tuple(forbid), "require": tuple(require)}))
 
 
 def points(seed: int, n: int, low: float = -2.0, high: float = 2.0, *,

@@ -17,6 +17,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from calcgrad import textsafe
 from calcgrad.grading.limits import MiB, Limits
 
 WARNING = """\
@@ -111,7 +112,7 @@ def autograde(args) -> int:
         sys.stderr.write(WARNING)
 
     def log(text: str) -> None:
-        print(text, file=sys.stderr)
+        print(textsafe.terminal(text), file=sys.stderr)
 
     if not args.dask_scheduler:
         return _autograde(args, course, limits, log, None)
@@ -159,8 +160,9 @@ def _autograde(args, course, limits, log, dask) -> int:
         if bar is not None:
             bar.update(1)
         elif args.progress:
-            print(f"  {row.student}: {row.values()['score']} / {row.values()['max_score']} "
-                  f"({row.status})", file=sys.stderr, flush=True)
+            print(textsafe.inert(f"  {row.student}: {row.values()['score']} / "
+                                 f"{row.values()['max_score']} ({row.status})"),
+                  file=sys.stderr, flush=True)
 
     grader = Grader(course, options, log=log)
     if terminal or args.progress:

@@ -6,8 +6,9 @@ the figure at the end of the cell, and headless (Agg) they just draw.
 Data may be lists, NumPy arrays or torch tensors, including tensors that
 require grad (they are detached first).
 
-Introduced by: notebooks/01_calculus.ipynb (the sin/cos plot is in
-notebooks/02_autograd.ipynb).
+Where each helper is introduced is in its docstring: the four general ones
+(`use_svg_display`, `set_figsize`, `set_axes`, `plot`) are built one cell at a
+time in notebooks/01_calculus.ipynb, section 3, which shows their code.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def use_svg_display() -> None:
     The SVG gets a fixed hash salt for its element ids and no date, so a
     re-executed notebook gives the same output (nbval compares it).
 
-    Introduced by: notebooks/01_calculus.ipynb.
+    Introduced by: notebooks/01_calculus.ipynb, section 3 (its code is shown there);
+    every lecture calls it in its first cell.
     """
     from matplotlib_inline import backend_inline
 
@@ -38,9 +40,9 @@ def use_svg_display() -> None:
 
 
 def set_figsize(figsize: tuple[float, float] = (3.5, 2.5)) -> None:
-    """Set the default size, in inches, of figures made from now on.
+    """Set the default size, in inches, of figures made from now on (`plot` included).
 
-    Introduced by: notebooks/01_calculus.ipynb.
+    Introduced by: notebooks/01_calculus.ipynb, section 3 (its code is shown there).
     """
     plt.rcParams["figure.figsize"] = figsize
 
@@ -57,7 +59,7 @@ def set_axes(
 ) -> None:
     """Label, scale and limit a matplotlib axes, add a legend if names are given, and a grid.
 
-    Introduced by: notebooks/01_calculus.ipynb.
+    Introduced by: notebooks/01_calculus.ipynb, section 3 (its code is shown there).
     """
     if xlabel is not None:
         axes.set_xlabel(xlabel)
@@ -105,7 +107,7 @@ def plot(
     xscale: str = "linear",
     yscale: str = "linear",
     fmts: str | Sequence[str] = DEFAULT_FMTS,
-    figsize: tuple[float, float] = (3.5, 2.5),
+    figsize: tuple[float, float] | None = None,
     axes=None,
 ):
     """Plot one or several curves and return the matplotlib axes.
@@ -120,10 +122,12 @@ def plot(
     fmts are matplotlib format strings, used in turn; with more curves than
     fmts they start over (curve 5 of 4 fmts gets fmts[0]), so no curve is
     dropped. legend needs exactly one name per curve (a single string for a
-    single curve). If axes is None a new figure of size figsize is made;
-    otherwise the curves are added to the given axes.
+    single curve). If axes is None a new figure is made, of size figsize if
+    given, else of the size last set with `set_figsize` (matplotlib's
+    `rcParams["figure.figsize"]`); otherwise the curves are added to the given
+    axes (a subplot, say) and figsize is not used.
 
-    Introduced by: notebooks/01_calculus.ipynb.
+    Introduced by: notebooks/01_calculus.ipynb, section 3 (its code is shown there).
     """
     if Y is None:
         ys = _curves(X)
@@ -147,8 +151,7 @@ def plot(
         fmts = [fmts]
 
     if axes is None:
-        plt.figure(figsize=figsize)
-        axes = plt.gca()
+        axes = plt.figure(figsize=figsize).gca()  # figsize=None: rcParams, i.e. set_figsize
     for i, (x, y) in enumerate(zip(xs, ys)):
         label = legend[i] if legend is not None else None
         axes.plot(x, y, fmts[i % len(fmts)], label=label)
@@ -181,7 +184,7 @@ def plot_tangent(
     name: str = "f(x)",
     xlabel: str = "x",
     ylabel: str = "y",
-    figsize: tuple[float, float] = (3.5, 2.5),
+    figsize: tuple[float, float] | None = None,
     axes=None,
 ):
     """Plot f and its tangent line at x0, mark the point (x0, f(x0)), and return the axes.
@@ -190,7 +193,7 @@ def plot_tangent(
     points on [x0 - 2, x0 + 2]; pass a torch tensor as xs if f needs tensors
     (torch.sin, say). Lines on the axes, in order: f, the tangent, the point.
 
-    Introduced by: notebooks/01_calculus.ipynb.
+    Introduced by: notebooks/01_calculus.ipynb, section 4 (the tangent explorer).
     """
     if xs is None:
         xs = np.linspace(x0 - 2, x0 + 2, 101)
@@ -215,7 +218,7 @@ def plot_secants(
     name: str = "f(x)",
     xlabel: str = "x",
     ylabel: str = "y",
-    figsize: tuple[float, float] = (3.5, 2.5),
+    figsize: tuple[float, float] | None = None,
     axes=None,
 ):
     """Plot f, the secants through (x0, f(x0)) and (x0 + h, f(x0 + h)), and the tangent at x0.
@@ -226,7 +229,7 @@ def plot_secants(
     so steep secants do not squash the curve. Lines on the axes, in order:
     f, one secant per h, the tangent, the points (x0 + h, f(x0 + h)), the point x0.
 
-    Introduced by: notebooks/01_calculus.ipynb.
+    Introduced by: notebooks/01_calculus.ipynb, section 4 (secants closing in on the tangent).
     """
     if xs is None:
         xs = np.linspace(x0 - 2, x0 + 2, 101)

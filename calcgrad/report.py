@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import html
 import json
 import statistics
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from calcgrad import textsafe
 
 STATUSES = ("graded", "crashed", "timed out", "tampering suspected")  # always shown, in this order
 UNREADABLE = ("corrupt", "missing")  # no notebook was run: kept out of the learning data
@@ -189,9 +190,10 @@ def read_statuses(path: Path | None) -> dict[str, tuple[str, str]]:
         rows = list(csv.DictReader(fh))
     out = {}
     for row in rows:
-        student = row.get("student") or row.get("student_id")
+        student = textsafe.from_csv_cell(row.get("student") or row.get("student_id") or "")
         if student:
-            out[student] = (_canonical_status(row.get("status", "")), row.get("notes", "") or "")
+            out[student] = (_canonical_status(textsafe.from_csv_cell(row.get("status") or "")),
+                             textsafe.from_csv_cell(row.get("notes") or ""))
     return out
 
 
@@ -333,7 +335,8 @@ def write_csv(report: Report, path: Path) -> Path:
         writer = csv.writer(fh)
         writer.writerow(["student", "status", "score", "max_score", *ids])
         for s in report.students:
-            writer.writerow([s.student, s.status, _num(s.score), _num(s.max_score),
+            writer.writerow([textsafe.csv_cell(s.student), textsafe.csv_cell(s.status),
+                             _num(s.score), _num(s.max_score),
                              *(_num(s.cells.get(gid)) for gid in ids)])
     return path
 
@@ -364,7 +367,7 @@ img { max-width: 100%; border: 1px solid #eee; }
 
 
 def render_html(report: Report, figures: dict[str, str]) -> str:
-    e = html.escape
+    e = textsafe.html  # student ids, statuses, notes and messages come from submissions
     s = report.summary()
     out = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
            f"<title>{e(report.assignment)}: instructor report</title><style>{CSS}</style></head><body>",

@@ -284,6 +284,19 @@ _JS_CLOSE = """async (path) => {
   widget.dispose();
 }"""
 
+_JS_CELL_VIEW = """(index) => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const cell = panel.querySelectorAll('.jp-Notebook .jp-Cell')[index];
+  // JupyterLab draws an SVG output inline (<svg>) or as an <img> with a data URI.
+  const svgs = Array.from(cell.querySelectorAll('.jp-OutputArea .jp-RenderedSVG')).map(r => {
+    const img = r.querySelector('img');
+    const svg = r.querySelector('svg');
+    return img ? img.src : (svg ? svg.outerHTML : '');
+  });
+  const texts = Array.from(cell.querySelectorAll('.jp-OutputArea .jp-RenderedText')).map(t => t.innerText);
+  return {svgs, texts, sliders: cell.querySelectorAll('.widget-slider .noUi-handle').length};
+}"""
+
 _JS_UI = """() => {
   // What nbgrader's lab extension adds: its menu, the Validate button, the Create Assignment panel.
   const menus = Array.from(document.querySelectorAll('.lm-MenuBar-itemLabel')).map(e => e.textContent);
@@ -404,6 +417,32 @@ class Lab:
         self.page.wait_for_timeout(300)  # let the tab bar settle
         self.page.screenshot(path=str(path))
         return path
+
+    def cell_view(self, index: int) -> dict:
+        """What cell `index` of the current notebook shows: its SVG plots (markup), its text
+        outputs, and how many ipywidgets sliders are drawn in it."""
+        return self.page.evaluate(_JS_CELL_VIEW, index)
+
+    def move_slider(self, index: int, key: str, presses: int = 1) -> None:
+        """Focus the slider handle drawn in cell `index` and press an arrow key, as a student
+        moving it with the keyboard would."""
+        handle = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(
+            index).locator(".widget-slider .noUi-handle").first
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        for _ in range(presses):
+            handle.press(key)
+
+    def wait_for_view_change(self, index: int, before: dict, timeout_s: float = 60) -> dict:
+        """The cell's view once its plots and text differ from `before` (the kernel redrew them)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            view = self.cell_view(index)
+            if view["svgs"] != before["svgs"] and view["texts"] != before["texts"]:
+                return view
+            if time.monotonic() > deadline:
+                return view
+            time.sleep(0.25)
 
     def close_notebook(self, path: str | None = None) -> None:
         """Shut the kernel down and close the tab (default: the current one) without saving."""

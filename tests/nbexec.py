@@ -41,12 +41,14 @@ def run_until(path: Path, test_id: str, replace: dict[str, str] | None = None) -
     """Run the code cells before `test_id` (errors in them are ignored, as a student's
     demo cells may fail); returns the namespace."""
     replace = replace or {}
-    ns: dict = {"__name__": "__main__"}
+    # `_ih`: IPython's input history, which `checks.method` reads in a kernel.
+    ns: dict = {"__name__": "__main__", "_ih": [""]}
     for cell in code_cells(path):
         gid = grade_id(cell)
         if gid == test_id:
             return ns
         src = replace.get(gid, cell.source)
+        ns["_ih"].append(src)
         try:
             exec(_compile(src, f"<cell {gid}>"), ns)
         except Exception:  # noqa: BLE001 - a wrong answer's demo cell may raise anything
@@ -64,6 +66,7 @@ def test_cell_source(path: Path, test_id: str) -> str:
 def failure(path: Path, test_id: str, replace: dict[str, str] | None = None) -> str | None:
     """The message of the CheckFailed the test cell raises, or None when it passes."""
     ns = run_until(path, test_id, replace)
+    ns["_ih"].append(test_cell_source(path, test_id))
     try:
         exec(_compile(test_cell_source(path, test_id), f"<cell {test_id}>"), ns)
     except CheckFailed as exc:

@@ -77,6 +77,30 @@ def test_lecture_runs_clean_in_lab(lab, name):
         lab.close_notebook()
 
 
+def test_sliders_redraw_their_plots(lab):
+    """01's explorers in JupyterLab: moving the h slider and the x0 slider with the keyboard
+    redraws the text and the plot under each (same number of plots, new content)."""
+    lab.open("notebooks/01_calculus.ipynb")
+    try:
+        state = lab.run_all()
+        for marker, key, expected in (("h_slider = widgets", "ArrowLeft", "h = 0.01 "),
+                                      ("x0_slider = widgets", "ArrowRight", "x0 = 1.25 ")):
+            index = next(c["index"] for c in state["cells"] if marker in c["source"])
+            before = lab.cell_view(index)
+            assert before["sliders"] == 1, f"{marker}: no slider drawn (is jupyterlab_widgets installed?)"
+            assert len(before["svgs"]) == 1 and before["texts"], f"{marker}: no default plot and text"
+            lab.move_slider(index, key)
+            after = lab.wait_for_view_change(index, before)
+            assert after["texts"] != before["texts"], f"{marker}: the text did not change"
+            assert expected in "\n".join(after["texts"]), after["texts"]
+            assert len(after["svgs"]) == 1, f"{marker}: {len(after['svgs'])} plots after the move"
+            assert after["svgs"] != before["svgs"], f"{marker}: the plot did not change"
+        lab.hide_side_panels()
+        lab.screenshot(SCREENSHOTS / "01_calculus_explorer.png")
+    finally:
+        lab.close_notebook()
+
+
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def release(lab, request):
     """One release notebook, opened once for the tests below (each brings its tab to the front)."""

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import descendants
 import nbformat
 import pytest
 
@@ -57,25 +58,14 @@ def _digest(paths: list[Path]) -> dict[str, str]:
     return out
 
 
-def _sandbox_processes() -> list[str]:
-    from calcgrad.grading.sandbox import FIRST_UID
-
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        uid = int(text.split("Uid:")[1].split()[0])
-        if FIRST_UID <= uid < FIRST_UID + 256:
-            found.append(text.splitlines()[0])
-    return found
-
-
-def autograde(course_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "calcgrad", "autograde", *args,
-                           "--course-dir", str(course_dir)], capture_output=True, text=True,
-                          env=env, timeout=900)
+def autograde(course_dir: Path, *args: str, env: dict | None = None,
+              tracked: Path | None = None) -> subprocess.CompletedProcess:
+    """`calcgrad autograde`; with `tracked`, under tests/descendants.py, which writes there
+    the processes it left behind (tracked by descent, after a grace period)."""
+    argv = [sys.executable, "-m", "calcgrad", "autograde", *args, "--course-dir", str(course_dir)]
+    if tracked is not None:
+        argv = descendants.command(tracked, argv)
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
 
 
 class Batch:
@@ -96,10 +86,11 @@ class Batch:
         self.before = _digest(watched)
         self.watched = watched
         with corpus.AnswerServer(self.source):
+            tracked = self.root.parent / "descendants.json"
             self.proc = autograde(self.root, assignment, "--jobs", JOBS,
-                                  "--cell-timeout", CELL_SECONDS)
+                                  "--cell-timeout", CELL_SECONDS, tracked=tracked)
         self.after = _digest(watched)
-        self.leftovers = _sandbox_processes()
+        self.leftovers = descendants.read_report(tracked)["leftovers"]
         csv_path = self.root / f"calcgrad-autograde-{assignment}.csv"
         self.rows = {r["student"]: r for r in csv.DictReader(csv_path.open())} \
             if csv_path.exists() else {}

@@ -7,6 +7,8 @@ output is an error or a warning, and that the key numbers are the right ones.
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -65,14 +67,25 @@ def test_worked_example_numbers(cells):
     printed = "\n".join(_outputs(cells))
     assert "tensor([  26., 1240.])" in printed  # v^T J for v = (1, 10, 100) at x = (1, 2)
     assert "tensor([ 0.,  4.,  8., 12.])" in printed  # 4x
-    assert "tensor([ 0.,  8., 16., 24.])" in printed  # accumulated, and after retain_graph
+    assert "tensor([ 0.,  6., 12., 18.])" in printed  # 4x from y, plus 2x from z: accumulated
+    # retain_graph: two passes through exp give 2 e^x
+    assert "(tensor([ 2.0000,  5.4366, 14.7781]), tensor([ 2.0000,  5.4366, 14.7781]))" in printed
+    assert "tensor(-4., grad_fn=<MulBackward0>)" in printed and "tensor(12.)" in printed  # 2pq^3, 6pq^2
 
 
-def test_sin_derivative_comes_from_one_backward_pass(cells):
-    plot_cell = next(c.source for c in cells if c.cell_type == "code" and "torch.sin(x)" in c.source)
-    assert plot_cell.count("backward") == 1 and "for " not in plot_cell and "cos" not in plot_cell
-    plot_outputs = next(c.outputs for c in cells if c.cell_type == "code" and c.source == plot_cell)
-    assert any("image/svg+xml" in out.get("data", {}) for out in plot_outputs)
+def test_sigmoid_derivative_comes_from_one_backward_pass(cells):
+    plot_cell = next(c for c in cells if c.cell_type == "code" and "torch.sigmoid(x)" in c.source)
+    assert plot_cell.source.count("backward") == 1 and "for " not in plot_cell.source
+    assert "1 - " not in plot_cell.source  # the formula sigma (1 - sigma) is only in the check after it
+    assert any("image/svg+xml" in out.get("data", {}) for out in plot_cell.outputs)
+    check = cells[cells.index(plot_cell) + 2]
+    assert "s * (1 - s)" in check.source and check.outputs[0].data["text/plain"] == "True"
+
+
+def test_jacobian_built_from_columns_and_from_rows(cells):
+    cell = next(c for c in cells if c.cell_type == "code" and "torch.stack(columns, dim=1)" in c.source)
+    shown = cell.outputs[0].data["text/plain"]
+    assert shown.count("[ 2., 24.]") == 2 and shown.count("[ 0., 10.]") == 2
 
 
 def test_float_comparisons_use_a_tolerance(cells):
@@ -81,3 +94,50 @@ def test_float_comparisons_use_a_tolerance(cells):
             for line in c.source.splitlines():
                 if "grad ==" in line:  # only where the lecture shows why == is fragile
                     assert "isclose" in line, line
+
+
+def test_students_are_sent_to_the_release(cells):
+    first = cells[0].source
+    assert "release/ps2_autograd" in first and "source/" not in first
+
+
+def test_exact_equality_fails_only_where_100_b_rounds(cells):
+    printed = "\n".join(_outputs(cells))
+    rows = {branch: (int(eq), int(close)) for branch, eq, close
+            in re.findall(r"^(b [<>] 0)\s+\d+\s+(\d+)\s+(\d+)$", printed, re.M)}
+    assert rows["b > 0"] == (0, 0), "doubling is exact: no == failure on the b > 0 branch"
+    assert rows["b < 0"][0] > 0 and rows["b < 0"][1] == 0
+    d32 = float(re.search(r"d in float32 = (\S+)", printed).group(1))
+    exact = float(re.search(r"100 \* 2\*\*m \* a exactly = (\S+)", printed).group(1))
+    assert d32 != exact, "the shown d should be the rounded one"
+
+
+def _printed_by(cells, snippet: str) -> str:
+    cell = next(c for c in cells if c.cell_type == "code" and snippet in c.source)
+    return "\n".join(out.get("text", "") or out.get("data", {}).get("text/plain", "") for out in cell.outputs)
+
+
+def test_grad_fn_chain_of_two_x_transpose_x(cells):
+    lines = _printed_by(cells, "walk(y.grad_fn)").splitlines()
+    assert [line.split("  (")[0] for line in lines] == [
+        "MulBackward0", "    DotBackward0", "        AccumulateGrad", "        AccumulateGrad"]
+    assert all("[0.0, 1.0, 2.0, 3.0]" in line for line in lines[2:])  # both branches end at x
+
+
+def test_jacobian_is_the_transpose_of_the_column_layout(cells):
+    printed = _printed_by(cells, "jacobian(lambda t: A @ t, point)")
+    assert "shape (3, 4), equal to A: True" in printed
+    assert "shape (4, 3), equal to A^T: True, equal to the Jacobian transposed: True" in printed
+
+
+def test_what_autograd_returns_at_kinks(cells):
+    printed = _printed_by(cells, "torch.where(t >= 0, t, 0.0)")
+    rows = {line[:28].strip(): line[28:].strip() for line in printed.splitlines()[1:]}
+    assert rows == {"torch.relu(x)": "[0.0, 0.0, 1.0]", "torch.where(x >= 0, x, 0)": "[0.0, 1.0, 1.0]",
+                    "x * (x > 0)": "[0.0, 0.0, 1.0]", "x.abs()": "[-1.0, 0.0, 1.0]"}
+
+
+def test_gradcheck_passes_the_right_backward_and_fails_the_wrong_one(cells):
+    assert _printed_by(cells, "class SoftplusSignSlip(Softplus)") == "(True, False)"
+    mismatch = _printed_by(cells, "except GradcheckError")
+    assert mismatch.startswith("Jacobian mismatch") and "numerical" in mismatch and "analytical" in mismatch

@@ -47,6 +47,24 @@ def test_new_figure_has_the_requested_size_and_rcparams_untouched():
     assert tuple(plt.rcParams["figure.figsize"]) == before
 
 
+def test_set_figsize_changes_what_plot_draws():
+    with matplotlib.rc_context():
+        set_figsize((5, 2))
+        wide = plot([1, 2, 3])
+        set_figsize((2, 3))
+        tall = plot([1, 2, 3])
+        assert tuple(wide.figure.get_size_inches()) == pytest.approx((5, 2))
+        assert tuple(tall.figure.get_size_inches()) == pytest.approx((2, 3))
+        assert plot([1, 2, 3], figsize=(4, 4)).figure.get_size_inches() == pytest.approx((4, 4))
+
+
+def test_plot_draws_into_the_axes_it_is_given():
+    figure, (left, right) = plt.subplots(1, 2)
+    returned = plot([0, 1, 2], [[0, 1, 4], [0, 1, 8]], legend=["x^2", "x^3"], axes=right)
+    assert returned is right and plt.get_fignums() == [figure.number]  # no new figure
+    assert len(right.get_lines()) == 2 and not left.get_lines()
+
+
 def test_many_curves_share_one_x_and_use_the_fmts_in_turn():
     x = np.linspace(0, 1, 11)
     axes = plot(x, [x, x**2, x**3], legend=["x", "x^2", "x^3"])

@@ -37,7 +37,7 @@ from calcgrad.grading import pool, split, trusted
 from calcgrad.grading.nbgrader_steps import AssignmentRecord, Steps, notebook_text, save_grades
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.run_table import NotebookReport, Row
-from calcgrad.grading.sandbox import Sandbox
+from calcgrad.grading.sandbox import LOCAL_SLOTS, Sandbox, SandboxUnavailable, claim_slot
 from calcgrad.grading.submission import Unreadable, find_notebooks, inside, read_notebook, \
     read_regular, read_timestamp
 from calcgrad.grading.supervise import RunResult, kill_all, run_job
@@ -478,6 +478,20 @@ class Grader:
                            budget_seconds=budget_seconds)
         return worker.run(job, budget_seconds)
 
+    def _claim_slots(self, n: int) -> list[tuple[int, int]]:
+        """As root, slots are uids: claim n that no other batch on this host holds."""
+        leases: list[tuple[int, int]] = []
+        if not (self.sandbox.enabled and self.sandbox.as_root):
+            return leases
+        try:
+            for _ in range(n):
+                leases.append(claim_slot(LOCAL_SLOTS))
+        except SandboxUnavailable:
+            for _, lock in leases:
+                os.close(lock)
+            raise
+        return leases
+
     def close_workers(self) -> None:
         with self._workers_lock:
             workers = [w for w in self._workers.values() if w is not None]
@@ -519,6 +533,7 @@ class Grader:
         for stopped, reason, detail, cells, _ in run.crashes:
             earlier[stopped] = (reason, detail, cells.get(stopped))
         count = 0
+        above: list[str] = []  # the student's code cells so far: what `method` checks read
         for index, cell in enumerate(nbjob.nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -531,8 +546,10 @@ class Grader:
             for flag in (res.flags if res else []):
                 report.flags.add(flag)
             test = nbjob.tests.get(index)
+            if test is None and index not in earlier:  # a dropped cell defined nothing
+                above.append(cell.source)
             if test is not None and test.checks:
-                outputs, meta = self._trusted_outputs(nbjob, test, res, replay)
+                outputs, meta = self._trusted_outputs(nbjob, test, res, replay, tuple(above))
             else:
                 outputs = out.clean_outputs(res.outputs, nbjob.budget) if res else []
                 why = (test.why_not if test else "") or "written without calcgrad.checks"
@@ -571,11 +588,11 @@ class Grader:
         self._save(nbjob)
 
     def _trusted_outputs(self, nbjob: NotebookJob, test: TestCell, res,
-                         replay: trusted.NotebookReplay) -> list:
+                         replay: trusted.NotebookReplay, above: tuple = ()) -> list:
         report = nbjob.report
         records = res.records if res else []
         verdict = replay.judge(test.source, records, res is not None,
-                               label=f"test cell {test.grade_id}")
+                               label=f"test cell {test.grade_id}", sources=above)
         if verdict.fallback:
             # The sandbox ran this cell split, so its outputs cannot stand in for a verdict.
             report.problems.append(f"{test.grade_id} could not be decided: {verdict.fallback}")
@@ -737,6 +754,9 @@ class Grader:
         students = self.options.students or self.course.students(self.options.assignment)
         rows: list[Row] = []
         slots = list(range(max(1, self.options.jobs)))
+        leases = self._claim_slots(len(slots))
+        if leases:
+            slots = [number for number, _ in leases]
         lock = threading.Lock()
 
         def work(nbjob: NotebookJob) -> NotebookJob:
@@ -796,6 +816,8 @@ class Grader:
             self.close_workers()
             self.gb.close()
             self.gb = None
+            for _, lock in leases:
+                os.close(lock)
         return rows
 
     def _complete(self, student: str, jobs: list[NotebookJob], on_row) -> Row:

@@ -30,12 +30,9 @@ local grader on the same host keeps its own.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
-import os
 import sys
-import tempfile
 import threading
 from collections import Counter
 from concurrent.futures import CancelledError
@@ -44,7 +41,7 @@ from pathlib import Path
 
 from calcgrad.grading import pool, supervise
 from calcgrad.grading.limits import Limits
-from calcgrad.grading.sandbox import Sandbox, SandboxUnavailable
+from calcgrad.grading.sandbox import Sandbox, SandboxUnavailable, claim_slot
 from calcgrad.grading.supervise import RunResult
 
 CONNECT_SECONDS = 15.0  # to reach the scheduler, and then to see a first worker
@@ -138,17 +135,8 @@ _CHECKED: dict[bool, str] = {}  # sandbox enabled? -> why it cannot start ("" wh
 
 
 def _claim_slot() -> _Slot:
-    folder = Path(tempfile.gettempdir())
-    for number in range(FIRST_SLOT, LAST_SLOT + 1):
-        fd = os.open(folder / f"calcgrad-dask-slot-{number}.lock",
-                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        return _Slot(number, fd)
-    raise RuntimeError(f"no free sandbox slot on this host ({LAST_SLOT - FIRST_SLOT + 1} in use)")
+    number, fd = claim_slot(range(FIRST_SLOT, LAST_SLOT + 1))
+    return _Slot(number, fd)
 
 
 def _thread_slot() -> _Slot:

@@ -12,13 +12,14 @@ release_feedback` picks it up.
 from __future__ import annotations
 
 import base64
-import html
 import os
 import re
 import shutil
 from pathlib import Path
 
 import nbformat
+
+from calcgrad import textsafe
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
@@ -34,7 +35,7 @@ img { max-width: 100%; }
 
 
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    return textsafe.html(text)
 
 
 def _points(x) -> str:

@@ -8,14 +8,33 @@ only MIME types that cannot run script in the instructor's browser
 
 from __future__ import annotations
 
+import html
 import re
 
 from nbformat.notebooknode import NotebookNode, from_dict
 
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "image/svg+xml", "text/latex")
-UNSAFE_SVG = re.compile(r"<\s*script|<\s*foreignobject|\bon[a-z]+\s*=|javascript:|<\s*iframe",
+# Matched against the SVG with its character references decoded and its control characters
+# (tab, newline) removed or made spaces, so that an encoding cannot hide a scriptable
+# construct (`jav&#x61;script:`, `java&#9;script:`, `&lt;` decoded twice). Links that leave
+# the document (anything but `#id` or an embedded raster image) go too.
+UNSAFE_SVG = re.compile(r"<\s*(script|foreignobject|iframe|embed|object|handler|set\b|animate)"
+                        r"|\bon[a-z]+\s*=|(java|vb)script\s*:|data\s*:(?!image/(png|jpeg|gif);)"
+                        r"|<!\s*entity|\bhref\s*=\s*['\"]?\s*(?![#'\"\s]|data:image/)",
                         re.IGNORECASE)
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TEXT = 4 * 1024 * 1024
+
+
+def unsafe_svg(svg: str) -> bool:
+    """Whether an SVG could run script or load something in the instructor's browser."""
+    text = svg
+    for _ in range(3):  # `&amp;#x61;` is `&#x61;` is `a`
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return any(UNSAFE_SVG.search(_CONTROLS.sub(sep, text)) for sep in ("", " "))
 
 
 def new_output(output_type: str, **fields) -> NotebookNode:
@@ -55,7 +74,7 @@ def clean_output(raw) -> NotebookNode | None:
         kept = {}
         for mime in SAFE_MIME:
             value = _text(data.get(mime))
-            if value is None or (mime == "image/svg+xml" and UNSAFE_SVG.search(value)):
+            if value is None or (mime == "image/svg+xml" and unsafe_svg(value)):
                 continue
             kept[mime] = value
         if not kept:

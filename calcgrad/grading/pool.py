@@ -28,7 +28,7 @@ from calcgrad.grading import supervise
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.sandbox import SCRATCH, Sandbox
 from calcgrad.grading.supervise import RunResult
-from calcgrad.grading.worker import send
+from calcgrad.grading.worker import GO, send, send_bytes
 
 WORKER_MODULE = "calcgrad.grading.worker"
 START_SECONDS = 120.0  # imports and the warm-up, on a loaded machine
@@ -147,14 +147,23 @@ class WarmWorker:
         deadline = started + (budget_seconds if budget_seconds is not None
                               else limits.notebook_seconds)
         read_end, write_end = os.pipe()
+        # The worker only passes the child its two channels; the job goes to the child
+        # alone, after the fork, so no student's job ever sits in the worker's memory.
+        job_ours, job_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            send(self.sock, job, fd=write_end)
+            send_bytes(self.sock, GO, fd=[job_theirs.fileno(), write_end])
+            job_theirs.close()
+            job_ours.settimeout(max(1.0, min(deadline - time.monotonic(), START_SECONDS)))
+            send(job_ours, job)
         except OSError as exc:
             os.close(read_end)
             os.close(write_end)
             self.close()
             result.reason, result.detail = "start", f"the warm worker went away: {exc}"
             return result
+        finally:
+            job_theirs.close()
+            job_ours.close()
         os.close(write_end)
         reported: list = []
 

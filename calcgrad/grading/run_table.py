@@ -8,11 +8,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from calcgrad import textsafe
+
 # Worst first: the status a student's row shows is the worst of its notebooks.
 STATUSES = ("grader error", "tampering suspected", "corrupt", "memory limit", "timed out",
             "crashed", "missing", "graded")
 COLUMNS = ("student", "score", "max_score", "hand_pending", "late_penalty", "status", "seconds",
            "notes")
+TEXT_COLUMNS = ("student", "status", "notes")  # may hold student-derived text
 
 
 @dataclass
@@ -95,18 +98,18 @@ def table(rows: list[Row], width: int = 120) -> str:
     if not rows:
         return "no submissions graded"
     rows = sorted(rows, key=lambda r: r.student)
-    sw = max(7, *(len(r.student) for r in rows))
+    shown = [{k: textsafe.inert(v) for k, v in r.values().items()} for r in rows]
+    sw = max(7, *(len(v["student"]) for v in shown))
     lines = [f"{'student':<{sw}}  {'score':>11}  {'by hand':>7}  {'status':<19}  {'secs':>5}  "
              "notes"]
-    for r in rows:
-        v = r.values()
+    for r, v in zip(rows, shown):
         score = f"{v['score']} / {v['max_score']}"
         hand = f"{v['hand_pending']} pts" if r.pending else "-"
         note = v["notes"]
         room = max(20, width - sw - 54)
         if len(note) > room:
             note = note[:room - 3] + "..."
-        lines.append(f"{r.student:<{sw}}  {score:>11}  {hand:>7}  {v['status']:<19}  "
+        lines.append(f"{v['student']:<{sw}}  {score:>11}  {hand:>7}  {v['status']:<19}  "
                      f"{v['seconds']:>5}  {note}")
     counts = {}
     for r in rows:
@@ -142,7 +145,8 @@ def write_csv(rows: list[Row], path: Path, merge: bool = False) -> Path:
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
     for student in sorted(values):
-        writer.writerow(values[student])
+        writer.writerow({k: textsafe.csv_cell(v) if k in TEXT_COLUMNS else v
+                         for k, v in values[student].items()})
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(buf.getvalue(), encoding="utf-8")
     os.replace(tmp, path)
@@ -151,4 +155,5 @@ def write_csv(rows: list[Row], path: Path, merge: bool = False) -> Path:
 
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+        return [{k: textsafe.from_csv_cell(v) if k in TEXT_COLUMNS and isinstance(v, str) else v
+                 for k, v in row.items()} for row in csv.DictReader(fh)]

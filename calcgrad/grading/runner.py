@@ -21,6 +21,7 @@ import resource
 import signal
 import sys
 import time
+import types
 
 MAX_JOB_BYTES = 64 * 1024 * 1024
 TRUNCATED = "\n... output truncated: this cell printed more than {} bytes ...\n"
@@ -36,6 +37,17 @@ WATCHED = [("torch", "allclose"), ("torch", "isclose"), ("torch", "equal"),
            ("calcgrad.checks", "compare_close"), ("calcgrad.checks", "compare_equal"),
            ("calcgrad.checks", "compare_holds"), ("calcgrad.verdicts", "compare_close"),
            ("calcgrad.verdicts", "compare_equal"), ("calcgrad.verdicts", "compare_holds")]
+# The shell methods that decide and display a cell's error (nbgrader's showtraceback exploit
+# replaces one of them); a change is reported, and undone before the next cell.
+SHELL_METHODS = ("showtraceback", "_showtraceback", "showsyntaxerror", "run_cell",
+                 "run_cell_async", "run_ast_nodes", "run_code")
+
+
+# This module's own name (`__main__` when run with -m), kept before a notebook's own
+# `__main__` takes its place in sys.modules.
+_MODULE_NAME = __name__ if __name__ != "__main__" else "calcgrad.grading.runner"
+if __name__ == "__main__":
+    sys.modules.setdefault(_MODULE_NAME, sys.modules[__name__])
 
 
 class CellTimeout(BaseException):
@@ -48,15 +60,15 @@ class Channel:
     def __init__(self, fd: int):
         self.fd = fd
         self.pid = os.getpid()
-        self._dumps = json.dumps
+        self._dumps, self._write, self._getpid = json.dumps, os.write, os.getpid
 
     def send(self, event: dict) -> None:
-        if os.getpid() != self.pid:  # a forked child never speaks for the notebook
+        if self._getpid() != self.pid:  # a forked child never speaks for the notebook
             return
         data = (self._dumps(event, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
         view = memoryview(data)
         while view:
-            n = os.write(self.fd, view)
+            n = self._write(self.fd, view)
             view = view[n:]
 
 
@@ -187,6 +199,61 @@ def _watch_snapshot() -> dict:
     return snap
 
 
+class Machinery:
+    """The runner's own code (this module, its classes, the shell's classes and IPython's
+    error-handling methods) as it was before student code ran. A submission that replaces
+    any of it is reported once per cell, and what it replaced is put back before the runner
+    uses it again, so the tampering shows as tampering rather than as a crash."""
+
+    def __init__(self, shell):
+        from IPython.core.interactiveshell import InteractiveShell
+
+        module = sys.modules[_MODULE_NAME]
+        owners: list = [module]
+        owners += [v for v in vars(module).values()
+                   if isinstance(v, type) and v.__module__ == __name__]
+        owners += [type(shell), type(shell.displayhook), type(shell.display_pub)]
+        self.owners = [(o, dict(vars(o))) for o in dict.fromkeys(owners)]
+        self.shell_methods = {name: InteractiveShell.__dict__.get(name) for name in SHELL_METHODS}
+        self.codes = {}
+        for _, members in self.owners:
+            for value in members.values():
+                func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+                if isinstance(func, types.FunctionType):
+                    self.codes[func] = func.__code__
+        self.base = InteractiveShell
+
+    def restore(self) -> set[str]:
+        """Put back what was replaced since the snapshot; the flags that say what."""
+        flags: set[str] = set()
+        for owner, members in self.owners:
+            now = vars(owner)
+            label = getattr(owner, "__name__", "?")
+            for name in [n for n in now if n not in members]:
+                if not name.startswith("__"):
+                    flags.add(f"calcgrad.grading.runner modified ({label}.{name})")
+                    delattr(owner, name)
+            for name, value in members.items():
+                if now.get(name) is not value:
+                    flags.add(f"calcgrad.grading.runner modified ({label}.{name})")
+                    if isinstance(owner, types.ModuleType):
+                        setattr(owner, name, value)
+                    else:
+                        type.__setattr__(owner, name, value)
+        for func, code in self.codes.items():
+            if func.__code__ is not code:
+                flags.add(f"calcgrad.grading.runner modified ({func.__qualname__})")
+                func.__code__ = code
+        for name, value in self.shell_methods.items():
+            if self.base.__dict__.get(name) is not value:
+                flags.add(f"IPython InteractiveShell.{name} replaced")
+                if value is None:
+                    delattr(self.base, name)
+                else:
+                    setattr(self.base, name, value)
+        return flags
+
+
 def make_shell(current: list):
     """An IPython shell whose display, results and tracebacks land in the current cell."""
     from IPython.core.displayhook import DisplayHook
@@ -245,7 +312,12 @@ def make_shell(current: list):
     # finds through inspect.getmodule at 7-20 ms per error instead of under 1 ms.
     config.InteractiveShell.xmode = "Plain"
     config.InteractiveShell.autocall = 0
-    return Shell.instance(config=config)
+    # The notebook's globals live in a module of their own, as in a kernel: not in the
+    # runner's (or the warm worker's) `__main__`, whose functions a bare assignment in a
+    # cell would otherwise replace.
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    return Shell.instance(config=config, user_module=main)
 
 
 def show_plots_inline(shell) -> None:
@@ -310,6 +382,19 @@ def _tamper_flags(shell, runner, watched: dict, transforms: tuple) -> set[str]:
     return flags
 
 
+def _error_from_result(cell: Cell, outcome) -> None:
+    """A cell failed when its execution result says so, whatever the student's shell chose
+    to display: with `showtraceback` silenced, the error is added here (as nbgrader scores
+    that cell 0)."""
+    failure = (getattr(outcome, "error_before_exec", None)
+               or getattr(outcome, "error_in_exec", None))
+    if failure is None or any(o["output_type"] == "error" for o in cell.outputs):
+        return
+    name = getattr(type(failure), "__name__", "Error")
+    cell.error(str(name), _safe_str(failure), [f"{name}: {_safe_str(failure)}"])
+    cell.flags.add("an error was hidden from the notebook's display")
+
+
 def _set_timers(seconds: float) -> None:
     signal.setitimer(signal.ITIMER_REAL, seconds)
     signal.setitimer(signal.ITIMER_PROF, seconds)
@@ -342,10 +427,12 @@ def run_job(job: dict, channel: Channel) -> None:
     signal.signal(signal.SIGALRM, _on_timer)
     signal.signal(signal.SIGPROF, _on_timer)
     skip = set(job.get("skip", []))
-    channel.send({"event": "ready"})
+    machinery = Machinery(shell)
+    send, run_cell, restore = channel.send, shell.run_cell, machinery.restore
+    send({"event": "ready"})
     for spec in job["cells"]:
         index = int(spec["index"])
-        channel.send({"event": "start", "index": index})
+        send({"event": "start", "index": index})
         cell = Cell(budget)
         budget.new_cell()
         started = time.monotonic()
@@ -356,23 +443,29 @@ def run_job(job: dict, channel: Channel) -> None:
             current[0] = cell
             if spec.get("local"):  # a test cell graded by nbgrader's rule: checks raise here
                 checks.use_runner(checks.LocalRunner())
+            outcome, stopped = None, None
             try:
                 _set_timers(float(limits["cell_seconds"]))
-                shell.run_cell(spec["source"], store_history=True)
+                outcome = run_cell(spec["source"], store_history=True)
             except BaseException as exc:  # noqa: BLE001 - a timer or exit outside user code
-                cell.error(type(exc).__name__, _safe_str(exc), [])
-                if isinstance(exc, CellTimeout):
-                    cell.flags.add("timeout")
+                stopped = exc
             finally:
                 _set_timers(0)
                 current[0] = None
-                if spec.get("local"):
-                    checks.use_runner(runner)
+            cell.flags |= restore()
+            if spec.get("local"):
+                checks.use_runner(runner)
+            if stopped is not None:
+                cell.error(type(stopped).__name__, _safe_str(stopped), [])
+                if isinstance(stopped, CellTimeout):
+                    cell.flags.add("timeout")
+            else:
+                _error_from_result(cell, outcome)
         cell.flags |= _tamper_flags(shell, runner, watched, transforms)
-        channel.send({"event": "cell", "index": index, "outputs": cell.outputs,
-                      "records": cell.records, "flags": sorted(cell.flags),
-                      "seconds": round(time.monotonic() - started, 3)})
-    channel.send({"event": "end"})
+        send({"event": "cell", "index": index, "outputs": cell.outputs,
+              "records": cell.records, "flags": sorted(cell.flags),
+              "seconds": round(time.monotonic() - started, 3)})
+    send({"event": "end"})
 
 
 def enter_workspace(job: dict, home: str) -> None:

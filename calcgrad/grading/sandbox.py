@@ -2,7 +2,12 @@
 
 Inside: /usr read-only, the Python installation, the virtual environment and
 the `calcgrad` package read-only, a fresh /proc and /dev, and a size-capped
-tmpfs at /tmp for the scratch folder. No course directory (no `source/`, no
+tmpfs at /tmp for the scratch folder. Once everything is bound, "/" and /dev are
+remounted read-only (the device nodes still work), so that the only writable
+places are /tmp and a small size-capped /dev/shm, both wiped between two
+children of a warm worker. This matters most for a grader that is not root:
+bwrap's root tmpfs is then owned by the sandbox's uid and would otherwise be
+writable, unbounded and shared by every child of a warm worker. No course directory (no `source/`, no
 gradebook, no other submission), new PID, network, IPC and UTS namespaces
 (the network namespace has only its own loopback: the host's is out of
 reach), a new session, and the sandbox dies with the grader. The runner
@@ -12,20 +17,45 @@ unprivileged uid of its own (so RLIMIT_NPROC counts).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 RUNNER_MODULE = "calcgrad.grading.runner"
 SCRATCH = "/tmp"
 FIRST_UID = 61000  # one uid per parallel slot when the grader runs as root
+# Slot numbers (uid = FIRST_UID + slot): local batches take 0-127, Dask workers 128-255. A
+# slot is held with a lock file for as long as its batch runs, so two batches on one host
+# never share a uid (nor its RLIMIT_NPROC count, nor its processes).
+LOCAL_SLOTS = range(0, 128)
+SHM_BYTES = 64 * 1024 * 1024  # /dev/shm's cap (it lives in memory, like /tmp)
 
 
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create the namespaces it needs."""
+
+
+def claim_slot(numbers: range, folder: str | None = None) -> tuple[int, int]:
+    """A slot no other batch on this host holds: (its number, the lock's fd, held until
+    closed). Only a root grader needs one (slots are uids then). The locks live in `folder`
+    (the machine's temporary folder, shared by every batch)."""
+    folder = folder or tempfile.gettempdir()
+    for number in numbers:
+        fd = os.open(os.path.join(folder, f"calcgrad-slot-{number}.lock"),
+                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return number, fd
+    raise SandboxUnavailable(f"no free sandbox slot on this host ({len(numbers)} in use by "
+                             "other batches)")
 
 
 def _calcgrad_dir() -> Path:
@@ -132,7 +162,12 @@ class Sandbox:
         # is then bound read-only on top of it instead of being hidden by it.
         args += ["--perms", "1777", "--size", str(int(limits_scratch_bytes)), "--tmpfs", SCRATCH]
         args += self.binds()
-        args += ["--proc", "/proc", "--dev", "/dev", "--chdir", SCRATCH, "--"]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        shm = min(SHM_BYTES, int(limits_scratch_bytes))
+        args += ["--perms", "1777", "--size", str(shm), "--tmpfs", "/dev/shm"]
+        # Read-only from here on (not recursive: /tmp, /dev/shm, /proc keep their own flags).
+        args += ["--remount-ro", "/dev", "--remount-ro", "/"]
+        args += ["--chdir", SCRATCH, "--"]
         return args + runner
 
     def environment(self, scratch: str) -> dict | None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import ast
 
-CHECK_KINDS = ("close", "equal", "holds")
+CHECK_KINDS = ("close", "equal", "holds", "method")
+VALUE_KINDS = ("close", "equal", "holds")  # the checks with a student half (`method` has none)
 # The trusted arguments, and where each check takes them positionally.
 TRUSTED_KEYWORDS = ("expected", "wrong", "predicate")
 TRUSTED_POSITION = 2  # close(name, student, expected), holds(name, student, predicate)
@@ -61,7 +62,7 @@ class _StripTrusted(ast.NodeTransformer):
         for kw in node.keywords:
             if kw.arg in TRUSTED_KEYWORDS:
                 kw.value = ast.Constant(value=None)
-        if _check_kind(node) in CHECK_KINDS and len(node.args) > TRUSTED_POSITION:
+        if _check_kind(node) in VALUE_KINDS and len(node.args) > TRUSTED_POSITION:
             node.args[TRUSTED_POSITION] = ast.Constant(value=None)
         return node
 
@@ -140,7 +141,7 @@ def _student_halves(tree: ast.AST) -> set[int]:
             for kw in node.keywords:
                 if kw.arg == "student":
                     halves.add(id(kw.value))
-            if _check_kind(node) in CHECK_KINDS and len(node.args) > 1:
+            if _check_kind(node) in VALUE_KINDS and len(node.args) > 1:
                 halves.add(id(node.args[1]))
     return halves
 

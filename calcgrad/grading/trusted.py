@@ -49,8 +49,10 @@ class ReplayRunner:
     """A checks runner that judges recorded student values instead of running student code."""
 
     def __init__(self, records: list, reached: bool, result: TrustedCell,
-                 memo: dict | None = None, key: object = None):
+                 memo: dict | None = None, key: object = None, sources: tuple = ()):
         self.records = records
+        # The submitted notebook's code cells above the test cell: what `method` checks read.
+        self.sources = sources
         self.reached = reached
         self.result = result
         self.used = 0
@@ -87,7 +89,7 @@ class ReplayRunner:
             return None, Verdict(False, f"{check.name}: the recorded value could not be read.")
 
     def _trusted(self, check: checks.Check, position: int) -> tuple | None:
-        if check.kind == "holds" or self.memo is None:
+        if check.kind in ("holds", "method") or self.memo is None:
             return None
         key = (self.key, position, check.kind, check.name)
         if key not in self.memo:
@@ -96,8 +98,10 @@ class ReplayRunner:
 
     def run(self, check: checks.Check) -> None:
         position = self.used
-        got, verdict = self._value(check)
-        if verdict is None:
+        got, verdict = self._value(check)  # a method check's record says it was reached
+        if verdict is None and check.kind == "method":
+            verdict = checks.judge_method(check, list(self.sources))
+        elif verdict is None:
             verdict = checks.judge(check, got, self._trusted(check, position))
         self.result.outcomes.append(Outcome(check.name, verdict.passed, verdict.message,
                                             self._line()))
@@ -140,7 +144,8 @@ def _compiled(source: str, label: str) -> tuple:
 
 
 def judge_cell(source: str, records: list, reached: bool, ns: dict,
-               label: str = "test cell", memo: dict | None = None) -> TrustedCell:
+               label: str = "test cell", memo: dict | None = None,
+               sources: tuple = ()) -> TrustedCell:
     """Run a test cell's trusted source against recorded student values. `memo` keeps the
     expected values of its checks for the next student: a test cell's checks come in the
     same order with the same expected values for every student (its inputs are its own,
@@ -152,7 +157,7 @@ def judge_cell(source: str, records: list, reached: bool, ns: dict,
         result.outputs.append(out.error("SyntaxError", str(exc)))
         return result
     stdout, stderr = io.StringIO(), io.StringIO()
-    runner = ReplayRunner(records, reached, result, memo, (label, source))
+    runner = ReplayRunner(records, reached, result, memo, (label, source), sources)
     previous = checks.use_runner(runner)
     value = None
     error = None
@@ -206,9 +211,12 @@ class NotebookReplay:
         self.memo = memo
         self.clean = True
 
-    def judge(self, source: str, records: list, reached: bool, label: str) -> TrustedCell:
+    def judge(self, source: str, records: list, reached: bool, label: str,
+              sources: tuple = ()) -> TrustedCell:
+        """`sources`: the submitted notebook's code cells above this test cell, which its
+        `method` checks read (their text only)."""
         cell = judge_cell(source, records, reached, self.ns, label,
-                          memo=self.memo if self.clean else None)
+                          memo=self.memo if self.clean else None, sources=sources)
         if cell.fallback or any(o.output_type == "error" for o in cell.outputs):
             self.clean = False
         return cell

@@ -12,11 +12,22 @@ its JSON-line events to the pipe the grader handed over with the job.
 
 Protocol on fd 0 (a Unix stream socket; stdout and stderr go to /dev/null):
 - grader -> worker: `init` (one JSON line, length-prefixed like a job) with the
-  warm-up cells; then for each notebook a job: 8-byte length + JSON, with
-  the write end of the result pipe passed as SCM_RIGHTS on the first bytes;
+  warm-up cells (the blank release: what every student already has); then for
+  each notebook a `go` message (a fixed, empty JSON object) with two file
+  descriptors passed as SCM_RIGHTS: the child's own job channel (one end of a
+  socket pair) and the write end of the result pipe;
 - worker -> grader: JSON lines: `{"ready": true}` after the warm-up, then
   one `{"exit": status}` per job after its child ended and every process it
   left behind was killed and the scratch folder wiped.
+
+The worker never reads a job (principle 7: students never meet, not even in
+memory). A forked child inherits its parent's heap, freed pages included, so
+a worker that had read and parsed earlier students' jobs would hand their
+text to every later child. Instead the worker forks first, and only the child
+reads its job, from its own channel, into its own memory that dies with it.
+The clean-up between children (killing leftovers, wiping /tmp and /dev/shm,
+whose file names a student chose) runs in a forked janitor too, so nothing a
+child left behind passes through the worker's heap.
 
 Between jobs only one child exists in this sandbox, so siblings never meet;
 the worker is not dumpable (a child cannot ptrace it), and anything a child
@@ -42,6 +53,11 @@ from calcgrad.grading.sandbox import SANDBOXED
 
 HEADER = struct.Struct("!Q")
 PR_SET_DUMPABLE = 4
+CLONE_NEWIPC = 0x08000000
+IPC_RMID = 0
+# System V IPC objects a child may leave in the sandbox's IPC namespace: /proc file, remover.
+SYSV_IPC = (("/proc/sysvipc/shm", "shmctl"), ("/proc/sysvipc/msg", "msgctl"),
+            ("/proc/sysvipc/sem", "semctl"))
 SCRATCH_ROOTS = ("/tmp", "/dev/shm")
 
 
@@ -56,26 +72,52 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def receive(sock: socket.socket) -> tuple[dict, int | None]:
-    """One message: its JSON and the file descriptor that came with it (or None)."""
-    data, fds, _, _ = socket.recv_fds(sock, HEADER.size, 1)
+def _receive_message(sock: socket.socket, max_fds: int) -> tuple[bytes, list[int]]:
+    data, fds, _, _ = socket.recv_fds(sock, HEADER.size, max_fds)
     if not data:
+        for fd in fds:
+            os.close(fd)
         raise EOFError
     data += _recv_exact(sock, HEADER.size - len(data)) if len(data) < HEADER.size else b""
     (size,) = HEADER.unpack(data)
     if size > runner.MAX_JOB_BYTES:
         raise SystemExit("job too large")
-    return json.loads(_recv_exact(sock, size)), (fds[0] if fds else None)
+    return _recv_exact(sock, size), list(fds)
 
 
-def send(sock: socket.socket, message: dict, fd: int | None = None) -> None:
-    """Grader side: one length-prefixed JSON message, with a file descriptor."""
-    body = json.dumps(message).encode("utf-8")
+def receive(sock: socket.socket) -> tuple[dict, int | None]:
+    """One message: its JSON and the file descriptor that came with it (or None). The
+    worker reads only `init` this way (the blank release); a child reads its own job."""
+    body, fds = _receive_message(sock, 1)
+    return json.loads(body), (fds[0] if fds else None)
+
+
+GO = b"{}"  # what the worker reads per job: nothing of the job itself
+
+
+def receive_go(sock: socket.socket) -> list[int]:
+    """The worker's per-job message: the file descriptors of the next child (its job
+    channel and its result pipe). The body is a fixed empty object."""
+    body, fds = _receive_message(sock, 2)
+    if body != GO:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("unexpected message")
+    return fds
+
+
+def send(sock: socket.socket, message: dict, fd: int | list[int] | None = None) -> None:
+    """Grader side: one length-prefixed JSON message, with file descriptors."""
+    send_bytes(sock, json.dumps(message, separators=(",", ":")).encode("utf-8"), fd)
+
+
+def send_bytes(sock: socket.socket, body: bytes, fd: int | list[int] | None = None) -> None:
     head = HEADER.pack(len(body))
-    if fd is None:
+    fds = [fd] if isinstance(fd, int) else list(fd or [])
+    if not fds:
         sock.sendall(head)
     else:
-        socket.send_fds(sock, [head], [fd])
+        socket.send_fds(sock, [head], fds)
     sock.sendall(body)
 
 
@@ -177,11 +219,12 @@ def _make_writable(path: str) -> None:
         pass
 
 
-def _sweep() -> int:
-    """Kill every process in this sandbox but bwrap's init and the worker; how many."""
+def _sweep(keep: tuple[int, ...] = ()) -> int:
+    """Kill every process in this sandbox but bwrap's init, this one and `keep`; how many."""
     me, killed = os.getpid(), 0
+    spared = {1, me, *keep}
     for _ in range(50):
-        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in spared]
         if not others:
             break
         for pid in others:
@@ -200,13 +243,18 @@ def _sweep() -> int:
     return killed
 
 
-def _child(job: dict, fd: int, sock: socket.socket, number: int) -> None:
-    """In the forked child: become the runner for this one notebook, then exit."""
+def _child(channels: list[int], sock: socket.socket, number: int) -> None:
+    """In the forked child: read this notebook's job from its own channel, become the
+    runner for it, then exit."""
     code = 70
     try:
         sock.close()
         os.setsid()
-        channel = runner.Channel(fd)
+        _own_ipc_namespace()
+        job_fd, result_fd = channels
+        with socket.socket(fileno=job_fd) as job_channel:
+            job, _ = receive(job_channel)
+        channel = runner.Channel(result_fd)
         runner.apply_limits(job["limits"])
         runner.drop_privileges(job.get("uid"))
         runner.enter_workspace(job, os.path.join("/tmp", f"job-{number}"))
@@ -215,6 +263,46 @@ def _child(job: dict, fd: int, sock: socket.socket, number: int) -> None:
     except BaseException:  # noqa: BLE001 - whatever happened, leave at once
         code = 70
     os._exit(code)
+
+
+def _own_ipc_namespace() -> None:
+    """A child of its own System V IPC and POSIX message queues (possible while root in the
+    sandbox; otherwise the janitor removes what a child left)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWIPC)
+    except (OSError, AttributeError):
+        pass
+
+
+def _remove_ipc() -> None:
+    """Remove every System V shared memory segment, message queue and semaphore set."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for path, remover in SYSV_IPC:
+        try:
+            with open(path, encoding="ascii") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                getattr(libc, remover)(int(fields[1]), IPC_RMID, 0)
+
+
+def _clean_up() -> None:
+    """Kill what the last child left behind and wipe the scratch folders, in a forked
+    janitor: the names it reads are a student's, and they must not stay in this heap."""
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            _sweep(keep=(os.getppid(),))
+            _wipe_scratch()
+            _remove_ipc()
+        except BaseException:  # noqa: BLE001 - the janitor leaves at once, whatever happened
+            code = 70
+        os._exit(code)
+    os.waitpid(pid, 0)
 
 
 def main() -> None:
@@ -232,6 +320,8 @@ def main() -> None:
     from calcgrad import checks, plain  # noqa: F401
 
     warm_up(init.get("cells", []), init["limits"])
+    del init
+    gc.collect()
     # What the children inherit stays out of their garbage collector's scans, so its pages
     # stay shared instead of being copied into every child.
     gc.freeze()
@@ -239,20 +329,20 @@ def main() -> None:
     number = 0
     while True:
         try:
-            job, fd = receive(sock)
+            channels = receive_go(sock)
         except (EOFError, OSError, ValueError):
             os._exit(0)
         number += 1
-        if fd is None:
+        if len(channels) != 2:
             os._exit(3)
         pid = os.fork()
         if pid == 0:
-            _child(job, fd, sock, number)
-        os.close(fd)
+            _child(channels, sock, number)
+        for fd in channels:
+            os.close(fd)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
-        _sweep()
-        _wipe_scratch()
+        _clean_up()
         sock.sendall((json.dumps({"exit": code}) + "\n").encode())
 
 

