@@ -329,15 +329,30 @@ def show_plots_inline(shell) -> None:
     backend = matplotlib.rcParams._get("backend")
     if backend not in ("inline", "module://matplotlib_inline.backend_inline"):
         return
-    from IPython.core.pylabtools import activate_matplotlib, select_figure_formats
-    from matplotlib_inline.backend_inline import InlineBackend, configure_inline_support
+    from IPython.core.pylabtools import select_figure_formats
+    from matplotlib_inline.backend_inline import InlineBackend
 
-    activate_matplotlib(backend)
-    configure_inline_support(shell, backend)
-    # configure_inline_support picks the image formats once per process (a warm worker's
-    # earlier shell had them); this shell is new.
     settings = InlineBackend.instance(parent=shell)
     select_figure_formats(shell, settings.figure_formats, **settings.print_figure_kwargs)
+
+    def show_open_figures() -> None:
+        """ipykernel's flush_figures, without its state: nothing to do (no allocation, which
+        matters after a MemoryError) unless a figure is open."""
+        from matplotlib._pylab_helpers import Gcf
+
+        managers = Gcf.get_all_fig_managers()
+        if not managers:
+            return
+        from IPython.display import display
+        import matplotlib.pyplot as plt
+
+        try:
+            for manager in managers:
+                display(manager.canvas.figure)
+        finally:
+            plt.close("all")
+
+    shell.events.register("post_execute", show_open_figures)
 
 
 def _safe_str(value) -> str:
