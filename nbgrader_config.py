@@ -39,3 +39,13 @@ c.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreproces
 # How much a failed hidden check tells the student in feedback: "hints" (that it failed on
 # inputs not shown, and its hints without numbers) or "full" (its whole message).
 c.CalcgradFeedback.hidden_check_details = "hints"
+
+# `nbgrader autograde` and formgrader's Autograde button run each notebook in calcgrad's
+# sandbox, with check-based test cells decided outside it (SandboxedExecute in place of
+# nbgrader's Execute; calcgrad/grading/nbgrader_execute.py). Plain nbgrader would run every
+# student's code with the instructor's permissions. CALCGRAD_PLAIN_NBGRADER=1 switches back to
+# nbgrader's own Execute: only the test suite and `make bench` do that, to compare with it.
+if os.environ.get("CALCGRAD_PLAIN_NBGRADER") != "1":
+    from calcgrad.grading.nbgrader_execute import autograde_preprocessors  # noqa: E402
+
+    c.Autograde.autograde_preprocessors = autograde_preprocessors()

@@ -22,19 +22,28 @@ class NbgraderFailed(RuntimeError):
     """An nbgrader command exited non-zero; the message holds its log."""
 
 
-def _env() -> dict:
+PLAIN = "CALCGRAD_PLAIN_NBGRADER"  # nbgrader_config.py: nbgrader's own unsandboxed Execute
+
+
+def _env(plain: bool = True) -> dict:
     env = dict(os.environ)
     # nbgrader runs `alembic` by name when it creates a gradebook.
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    env.pop(PLAIN, None)
+    if plain:
+        env[PLAIN] = "1"
     return env
 
 
-def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `nbgrader ARGS` in a course folder (its config file makes it the root)."""
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=_env(),
-                          capture_output=True, text=True)
+def nbgrader(course: Path, *args: str, check: bool = True,
+             plain: bool = True) -> subprocess.CompletedProcess:
+    """Run `nbgrader ARGS` in a course folder (its config file makes it the root).
+    `plain`: nbgrader's own `autograde`, the baseline the tests compare calcgrad with; False
+    runs it as the course configures it (in calcgrad's sandbox)."""
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
+                          env=_env(plain), capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise NbgraderFailed(f"nbgrader {' '.join(args)} failed in {course}:\n"
                              f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")

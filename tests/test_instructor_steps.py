@@ -106,6 +106,7 @@ def plain(tmp_path_factory):
     # As in a Jupyter server: the kernel's own inline backend (the suite sets MPLBACKEND=Agg).
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env[course.PLAIN] = "1"
     subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
                    cwd=root, env=env, check=True, capture_output=True, timeout=600)
     return root

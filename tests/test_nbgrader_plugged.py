@@ -1,7 +1,7 @@
-"""nbgrader's own `autograde` (what formgrader's Autograde button runs) with calcgrad plugged
-into the course's nbgrader_config.py: student code runs in the sandbox and check-based test
-cells are decided outside it, so a hostile notebook neither fools the checks nor touches the
-course folder.
+"""nbgrader's own `autograde` (what formgrader's Autograde button runs) with the course's
+nbgrader_config.py as shipped, which plugs calcgrad in: student code runs in the sandbox and
+check-based test cells are decided outside it, so a hostile notebook neither fools the checks
+nor touches the course folder.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ import browser_support as bs
 from calcgrad import course
 
 ASSIGNMENT = course.ASSIGNMENTS[0]
-PLUG = """
-from calcgrad.grading.nbgrader_execute import autograde_preprocessors  # noqa: E402
-c.Autograde.autograde_preprocessors = autograde_preprocessors()
-"""
 # In the first answer cell of the blank release: every check passes in the student's kernel,
 # and a file is written three folders up (the course folder, under plain nbgrader).
 HOSTILE = """from calcgrad import checks as _checks
@@ -32,8 +28,6 @@ except OSError:
 @pytest.fixture(scope="module")
 def plugged(tmp_path_factory):
     root = course.new_course(tmp_path_factory.mktemp("plugged"), (ASSIGNMENT,))
-    with open(root / "nbgrader_config.py", "a") as fh:
-        fh.write(PLUG)
     released = course.generate(root, ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
     work = tmp_path_factory.mktemp("work")
     nbformat.write(bs.completed_notebook(released, ASSIGNMENT), work / "ref.ipynb")
@@ -44,7 +38,7 @@ def plugged(tmp_path_factory):
     nbformat.write(hostile, work / "hostile.ipynb")
     course.submit(root, ASSIGNMENT, "ref", work / "ref.ipynb")
     course.submit(root, ASSIGNMENT, "hostile", work / "hostile.ipynb")
-    proc = course.nbgrader(root, "autograde", ASSIGNMENT, "--force")
+    proc = course.nbgrader(root, "autograde", ASSIGNMENT, "--force", plain=False)
     return root, proc.stdout + proc.stderr
 
 

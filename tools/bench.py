@@ -65,6 +65,7 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, int, int]:
     """Wall seconds, the peak resident bytes of the started process, and the peak PSS of
     its whole process tree."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env[course.PLAIN] = "1"  # plain nbgrader, not the course's sandboxed Autograde button
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
