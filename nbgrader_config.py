@@ -46,6 +46,6 @@ c.CalcgradFeedback.hidden_check_details = "hints"
 # student's code with the instructor's permissions. CALCGRAD_PLAIN_NBGRADER=1 switches back to
 # nbgrader's own Execute: only the test suite and `make bench` do that, to compare with it.
 if os.environ.get("CALCGRAD_PLAIN_NBGRADER") != "1":
-    from calcgrad.grading.nbgrader_execute import autograde_preprocessors  # noqa: E402
+    from calcgrad.grading.nbgrader_execute import autograde_preprocessors
 
     c.Autograde.autograde_preprocessors = autograde_preprocessors()
