@@ -50,9 +50,9 @@ def submit_examples(root: Path, assignment: str) -> list[str]:
     return students
 
 
-def table(rows: list[tuple[str, str, str, str]]) -> str:
-    header = ("student", "assignment", "score / max", "status")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+def table(rows: list[tuple[str, ...]]) -> str:
+    header = ("student", "assignment", "score / max", "by hand", "status")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*header), line.format(*("-" * w for w in widths))]
     out += [line.format(*r) for r in rows]
@@ -83,7 +83,7 @@ def run(root: Path) -> int:
         submit_examples(root, assignment)
         for row in grade(root, assignment):
             rows.append((row.student, assignment, f"{row.score:g} / {row.max_score:g}",
-                         row.status))
+                         f"{row.pending:g} pts" if row.pending else "-", row.status))
             if row.status == "corrupt":
                 sample = EXAMPLES / assignment / f"{row.student}.ipynb"
                 problem = readable_notebook(sample) or "; ".join(row.all_notes())
@@ -93,7 +93,8 @@ def run(root: Path) -> int:
     export = root / "grades.csv"
     course.nbgrader(root, "export", "--to", str(export))
     print(table(sorted(rows)))
-    print("(max includes written answers, which an instructor grades by hand in formgrader)")
+    print("(max includes written answers; 'by hand': points of answered written questions that "
+          "wait for the instructor in formgrader)")
     for error in errors:
         print(f"error: {error}")
     print(f"\nCourse folder: {root}")
