@@ -124,3 +124,61 @@ def test_families_differ_in_structure():
     for i in range(len(pool)):
         for j in range(i):
             assert not torch.allclose(values[i], values[j])
+
+
+# ---------------------------------------------------------------------------------------
+# The trusted side: expected values for the gradebook's id, whatever the submission claims
+# ---------------------------------------------------------------------------------------
+
+VARIANT_CELL = '''
+from calcgrad import variants
+mine = variants.exercise("ps2_autograd", "part_b")
+x = torch.tensor([0.5, 1.25, 2.0, 3.0], dtype=torch.float64)
+checks.close("your f at x", student=lambda: your_f(x), expected=lambda: mine.f(x), rtol=1e-12)
+'''
+
+
+def _record(value) -> dict:
+    from calcgrad.plain import encode
+
+    return {"name": "your f at x", "value": encode(value)}
+
+
+def _judge(student: str, value, memos: dict) -> bool:
+    from calcgrad.grading import trusted
+
+    with variants.graded_as(student):
+        key = variants.signature("ps2_autograd", student)
+        replay = trusted.NotebookReplay(memos.setdefault(key, {}))
+        cell = replay.judge(VARIANT_CELL, [_record(value)], True, "variant cell")
+    return all(o.passed for o in cell.outcomes) and bool(cell.outcomes)
+
+
+def test_a_copy_of_a_friends_answer_is_judged_on_your_own_variant(clean_env, monkeypatch):
+    x = torch.tensor([0.5, 1.25, 2.0, 3.0], dtype=torch.float64)
+    pool = variants.PS2_PART_B
+    alice_f = pool[variants.number("ps2_autograd", "part_b", "alice")].f(x)
+    bob_f = pool[variants.number("ps2_autograd", "part_b", "bob")].f(x)
+    # bob's notebook claims to be alice: the sandbox computed alice's function ...
+    monkeypatch.setenv(variants.ID_VARIABLE, "alice")
+    memos: dict = {}
+    assert _judge("alice", alice_f, memos)  # alice first: her expected values are memoised
+    assert not _judge("bob", alice_f, memos), "bob's copy of alice's answer must fail"
+    assert _judge("bob", bob_f, memos)
+    assert _judge("alice", alice_f, memos)
+    assert len(memos) == 2, "one memo per variant"
+
+
+def test_the_sandbox_gets_the_gradebook_id_from_the_job(clean_env, monkeypatch):
+    from calcgrad.grading import runner
+
+    for name in ("HOME", "IPYTHONDIR", "MPLCONFIGDIR", variants.ID_VARIABLE,
+                 variants.ENABLED_VARIABLE):
+        monkeypatch.setenv(name, "before")
+    runner.enter_workspace({"variants": {"student": "bob", "enabled": True}},
+                           str(clean_env / "job"))
+    assert variants.student_id("ps2_autograd") == variants.Identity("bob", "set by the grader")
+    assert variants.enabled()
+    runner.enter_workspace({"variants": {"student": "carol", "enabled": False}},
+                           str(clean_env / "job2"))
+    assert variants.student_id().id == "carol" and not variants.enabled()
