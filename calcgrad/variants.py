@@ -9,15 +9,20 @@ comparable magnitudes (tests/test_variants.py checks each one).
 
 Who the student is (`student_id`), in this order:
 
-1. an id the grader sets: in calcgrad's trusted process, a context the Grader sets to the
-   gradebook's student id around each notebook (`graded_as`), never anything the submission
-   says; in calcgrad's sandbox, the environment variable `CALCGRAD_STUDENT_ID` the grader
-   puts there (a submission that changes it only changes its own computed values, which the
-   trusted process then compares with the expected values of the gradebook's id);
-2. the folder `autograded/<id>/<assignment>/`, where plain `nbgrader autograde` runs the
-   kernel;
-3. `JUPYTERHUB_USER`;
-4. the OS user name, which nbgrader's exchange files a submission under.
+1. an id the grader sets:
+   - in calcgrad's trusted process, a context the Grader sets to the gradebook's student id
+     around each notebook (`graded_as`), never anything the submission says;
+   - the folder `autograded/<id>/<assignment>/`, where plain `nbgrader autograde` runs the
+     kernel (checked before the variable below, so that a notebook that sets the variable
+     does not change what plain nbgrader expects; calcgrad's sandbox never runs there);
+   - in calcgrad's sandbox, the environment variable `CALCGRAD_STUDENT_ID` the grader puts
+     there (a submission that changes it only changes its own computed values, which the
+     trusted process compares with the expected values of the gradebook's id);
+2. `JUPYTERHUB_USER`;
+3. the OS user name, which nbgrader's exchange files a submission under.
+
+Plain nbgrader runs the checks in the student's kernel, so there a determined submission can
+still fool them (as it can fool any nbgrader test); `calcgrad autograde` cannot be fooled.
 
 The variant number of (assignment, exercise, id) is a SHA-256 of the three, modulo the pool
 size: deterministic, so regrading gives the same variant.
@@ -91,11 +96,11 @@ def student_id(assignment: str | None = None) -> Identity:
     graded = _graded.get()
     if graded is not None:
         return Identity(graded[0], "set by the grader")
-    if os.environ.get(ID_VARIABLE):
-        return Identity(os.environ[ID_VARIABLE], "set by the grader")
     folder = _folder_id(assignment)
     if folder:
         return Identity(folder, "the autograded folder")
+    if os.environ.get(ID_VARIABLE):
+        return Identity(os.environ[ID_VARIABLE], "set by the grader")
     if os.environ.get("JUPYTERHUB_USER"):
         return Identity(os.environ["JUPYTERHUB_USER"], "your JupyterHub user")
     return Identity(getpass.getuser(), "your user name")

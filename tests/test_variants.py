@@ -36,10 +36,12 @@ def test_id_falls_back_from_grader_to_folder_to_hub_to_user(clean_env, monkeypat
     assert variants.student_id("ps2_autograd").id == "bob"
     assert variants.student_id("ps1_calculus").id == "hubuser"  # another assignment's folder
     monkeypatch.setenv(variants.ID_VARIABLE, "carol")
-    assert variants.student_id("ps2_autograd").id == "carol"
+    assert variants.student_id("ps1_calculus").id == "carol"
+    # plain nbgrader's folder beats a variable the notebook itself may have set
+    assert variants.student_id("ps2_autograd").id == "bob"
     with variants.graded_as("dave"):
         assert variants.student_id("ps2_autograd").id == "dave"
-    assert variants.student_id("ps2_autograd").id == "carol"
+    assert variants.student_id("ps2_autograd").id == "bob"
 
 
 def test_the_grader_context_beats_what_the_process_environment_claims(clean_env, monkeypatch):
