@@ -319,6 +319,17 @@ def exercise(assignment: str, name: str) -> Assigned:
     return Assigned(assignment, name, who, k, POOLS[(assignment, name)][k])
 
 
+def summary(assignment: str, student: str, enabled: bool = True) -> str:
+    """One line naming `student`'s variants of `assignment` ("" when it has none)."""
+    parts = []
+    with graded_as(student, enabled):
+        for (a, name) in sorted(POOLS):
+            if a == assignment:
+                mine = exercise(assignment, name)
+                parts.append(f"{name}: variant {mine.number}, f(x) = {mine.family.python}")
+    return (" Your variants: " + "; ".join(parts) + ".") if parts else ""
+
+
 def introduce(assignment: str) -> None:
     """Print who the student is and their variant of each exercise (the setup cell)."""
     who = student_id(assignment)
