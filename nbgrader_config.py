@@ -26,3 +26,16 @@ c.LimitOutput.max_traceback = 100
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 # The solution cells' text placeholder for written answers.
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# nbgrader's own feedback (`nbgrader generate_feedback`, formgrader's Generate Feedback
+# button) shows each test cell's outcome without its code: no hidden tests, and no hidden
+# values in a failed hidden check's message (calcgrad/grading/nbgrader_feedback.py).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from calcgrad.grading.nbgrader_feedback import HideTests  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, HideTests, CSSHTMLHeaderPreprocessor]
+# How much a failed hidden check tells the student in feedback: "hints" (that it failed on
+# inputs not shown, and its hints without numbers) or "full" (its whole message).
+c.CalcgradFeedback.hidden_check_details = "hints"

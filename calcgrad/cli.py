@@ -1,8 +1,11 @@
 """The `calcgrad` command: `calcgrad autograde|feedback|report|variants ASSIGNMENT`.
 
-Exit status: 0 when the batch completed (whatever the students did), 2 for a
+Errors go to stderr as "calcgrad COMMAND: error: ...". Exit status: 0 when the
+command did its work (a batch completed, whatever the students did), 2 for a
 configuration error (no such course or assignment, no sandbox, no Dask
-scheduler) or a Dask scheduler lost during the run, 130 when interrupted.
+scheduler) or a Dask scheduler lost during the run, 1 when there was nothing to
+do it on (no graded submission to report on or write feedback for), 130 when
+interrupted.
 """
 
 from __future__ import annotations
@@ -60,11 +63,16 @@ def _parser() -> argparse.ArgumentParser:
                        metavar="BYTES", help="output kept per cell (default "
                                              f"{d.output_cell_bytes}); per notebook: 8x")
     grade.add_argument("--quiet", "-q", action="store_true", help="print only the table")
+    grade.add_argument("--progress", action="store_true",
+                       help="a line per student on stderr as each is done (for logs; on a "
+                            "terminal the default is a progress bar)")
 
     feedback = sub.add_parser("feedback", help="write per-student HTML feedback (no hidden "
                                                "test source)")
     feedback.add_argument("assignment")
-    feedback.add_argument("--course-dir", type=Path, default=None)
+    feedback.add_argument("--course-dir", type=Path, default=None,
+                          help="the course folder (default: the folder holding "
+                               "nbgrader_config.py)")
     feedback.add_argument("--student", nargs="+", default=None, metavar="ID")
 
     # Listed for --help; main() hands `report ...` to calcgrad.report, which parses its own options.
@@ -140,25 +148,27 @@ def _autograde(args, course, limits, log, dask) -> int:
                       sandbox=not args.no_sandbox, warm=not args.no_warm,
                       dask_scheduler=args.dask_scheduler)
 
+    # Progress goes to stderr, and only to a terminal (a bar that goes away: the table on
+    # stdout says the rest, once); --progress writes a line per student for logs instead.
+    terminal = not args.quiet and not args.progress and sys.stderr.isatty()
     bar = None
-    if not args.quiet and sys.stderr.isatty():  # rate and ETA on a terminal only
+    if terminal:
         from tqdm import tqdm
 
         total = len(args.student or course.students(args.assignment))
-        bar = tqdm(total=total, unit="student", file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=total, unit="student", file=sys.stderr, dynamic_ncols=True,
+                   leave=False)
 
     def on_row(row) -> None:
-        line = textsafe.inert(f"  {row.student}: {row.values()['score']} / "
-                              f"{row.values()['max_score']} ({row.status})")
         if bar is not None:
             bar.update(1)
-            if row.status != "graded":
-                bar.write(line, file=sys.stderr)
-        elif not args.quiet:
-            print(line, file=sys.stderr)
+        elif args.progress:
+            print(textsafe.inert(f"  {row.student}: {row.values()['score']} / "
+                                 f"{row.values()['max_score']} ({row.status})"),
+                  file=sys.stderr, flush=True)
 
     grader = Grader(course, options, log=log)
-    if not args.quiet:
+    if terminal or args.progress:
         where = f" on the Dask cluster at {args.dask_scheduler}" if dask else ""
         print(f"grading {args.assignment} in {course.root} ({options.jobs} at a time{where}, "
               f"{'sandboxed' if options.sandbox else 'NOT SANDBOXED'})", file=sys.stderr)
@@ -167,8 +177,11 @@ def _autograde(args, course, limits, log, dask) -> int:
     finally:
         if bar is not None:
             bar.close()
-    path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment))
+    # A run over some students (--student) updates their rows and keeps everyone else's.
+    path = run_table.write_csv(rows, run_table.csv_path(course, args.assignment),
+                               merge=bool(args.student))
     print(run_table.table(rows))
+    _warn_of_leaking_feedback(course, args.assignment)
     if dask is not None and not args.quiet:
         print(f"sandboxes ran {dask.summary()}", file=sys.stderr)
     print(f"report: {path}")
@@ -181,16 +194,33 @@ def _autograde(args, course, limits, log, dask) -> int:
     return 0
 
 
+def _warn_of_leaking_feedback(course, assignment: str) -> None:
+    from calcgrad.grading.feedback import leaking_pages
+
+    pages = leaking_pages(course, assignment)
+    if pages:
+        shown = ", ".join(str(p.relative_to(course.root)) for p in pages[:3])
+        print(f"calcgrad autograde: warning: {len(pages)} feedback page(s) show hidden tests "
+              f"({shown}{', ...' if len(pages) > 3 else ''}); they were written by nbgrader's "
+              f"own generate_feedback without calcgrad's HideTests. Run `calcgrad feedback "
+              f"{assignment}` before `nbgrader release_feedback`.", file=sys.stderr)
+
+
 def feedback(args) -> int:
     from calcgrad.grading.autograde import Course, find_course_dir
     from calcgrad.grading.feedback import write_feedback
 
     course = Course.load(args.course_dir or find_course_dir())
-    written = write_feedback(course, args.assignment, args.student)
+    course.require_assignment(args.assignment)
+    skipped: list = []
+    written = write_feedback(course, args.assignment, args.student, skipped)
     for path in written:
         print(path)
     print(f"{len(written)} feedback file(s) written")
-    return 0
+    for student, notebook, why in skipped:
+        print(f"calcgrad feedback: no feedback for {student} ({notebook}): {why}",
+              file=sys.stderr)
+    return 1 if skipped and not written else 0
 
 
 def _skip_unused_imports() -> None:

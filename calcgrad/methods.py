@@ -36,7 +36,11 @@ TECHNIQUES: dict[str, frozenset[str]] = {
                                "jacfwd"}),
     "jacobian": frozenset({"jacobian", "hessian", "jacrev", "jacfwd"}),
     "symbolic": frozenset({"sympy", "diff", "derivative", "Derivative"}),
-    "numeric": frozenset({"gradient", "diff", "approx_fprime", "derivative"}),
+    # difference quotients cannot be seen in code (precision rules them out); these can:
+    # numpy/torch/scipy differences, and the complex-step trick (f(x + ih).imag / h)
+    "numeric": frozenset({"gradient", "diff", "approx_fprime", "derivative", "imag", "1j",
+                          "complex", "complex64", "complex128", "cfloat", "cdouble",
+                          "view_as_real"}),
     "calcgrad": frozenset({"calculus"}),
 }
 # What "worked out by hand" rules out.
@@ -261,6 +265,8 @@ def _read_node(node: ast.AST, name: str, reading: Reading) -> set[str]:
     for child in ast.walk(node):
         if isinstance(child, ast.Attribute):
             reading.tokens.add(child.attr)
+        elif isinstance(child, ast.Constant) and isinstance(child.value, complex):
+            reading.tokens.add("1j")  # a complex step
         elif isinstance(child, (ast.Import, ast.ImportFrom)):
             for alias in child.names:
                 local.add((alias.asname or alias.name).split(".")[0])

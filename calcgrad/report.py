@@ -11,7 +11,7 @@ Writes, into --out (default: reports/ASSIGNMENT/ in the course folder):
   report.json              every number above, for scripts and tests
 
 Where the numbers come from:
-  * scores: nbgrader's gradebook (gradebook.db in the course folder);
+  * scores: nbgrader's gradebook (the course's db_url: gradebook.db by default);
   * failure messages: the autograded notebooks, autograded/<student>/ASSIGNMENT/*.ipynb,
     the error output of each graded test cell (a `calcgrad.checks` failure says in words
     what is wrong; other errors show as "Name: message");
@@ -20,9 +20,11 @@ Where the numbers come from:
     report `calcgrad-autograde-ASSIGNMENT.csv` next to the gradebook is read when it
     exists, or the file given by --status-csv; without one every submission is "graded".
 
+Written answers nobody has graded yet count in no mean. Corrupt and missing notebooks
+(nothing could be run) count in no mean, pass rate or failure message: they are counted on
+their own. The course is the folder holding nbgrader_config.py, at or above the current
+folder (or --course-dir); its configuration says where the gradebook is.
 Needs no network; plots are drawn with matplotlib (Agg).
-
-Introduced by: the README (for instructors).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import argparse
 import csv
 import json
 import statistics
+import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +41,7 @@ from pathlib import Path
 from calcgrad import textsafe
 
 STATUSES = ("graded", "crashed", "timed out", "tampering suspected")  # always shown, in this order
+UNREADABLE = ("corrupt", "missing")  # no notebook was run: kept out of the learning data
 TOP_MESSAGES = 5
 MESSAGE_CHARS = 400
 NO_MESSAGE = "(no error shown: the cell wrote to stderr, timed out, or was not run)"
@@ -82,11 +86,13 @@ class Report:
 
     @property
     def scores(self) -> list[float]:
-        return [s.score for s in self.students if s.score is not None]
+        return [s.score for s in self.students
+                if s.score is not None and s.status not in UNREADABLE]
 
     def summary(self) -> dict:
         scores = self.scores
         return {"submissions": len(self.students), "scored": len(scores),
+                "unreadable": sum(1 for s in self.students if s.status in UNREADABLE),
                 "max_score": self.max_score,
                 "mean": statistics.fmean(scores) if scores else None,
                 "median": statistics.median(scores) if scores else None,
@@ -158,6 +164,20 @@ def failure_messages(course_dir: Path, assignment: str, student: str) -> dict[st
     return out
 
 
+def placeholder_status(course_dir: Path, assignment: str, student: str) -> str | None:
+    """"corrupt" or "missing" when calcgrad autograde wrote a placeholder for one of the
+    student's notebooks (nothing of it could be run); None otherwise."""
+    for path in sorted((course_dir / "autograded" / student / assignment).glob("*.ipynb")):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                status = json.load(fh).get("metadata", {}).get("calcgrad", {}).get("placeholder")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if status in UNREADABLE:
+            return status
+    return None
+
+
 def _canonical_status(text: str) -> str:
     return " ".join(text.strip().lower().replace("_", " ").split()) or "graded"
 
@@ -177,29 +197,26 @@ def read_statuses(path: Path | None) -> dict[str, tuple[str, str]]:
     return out
 
 
-def default_status_csv(course_dir: Path, assignment: str) -> Path | None:
-    """The grading engine's report next to the gradebook, when it exists."""
-    path = course_dir / f"calcgrad-autograde-{assignment}.csv"
-    return path if path.exists() else None
+class NothingGraded(RuntimeError):
+    """The gradebook holds the assignment, but no submission of it has been graded."""
 
 
-def build(course_dir: Path, assignment: str, status_csv: Path | None = None) -> Report:
-    """Read the gradebook, the autograded notebooks and the statuses into a Report."""
-    from nbgrader.api import Gradebook, MissingEntry
+def build(course_dir: Path | None, assignment: str, status_csv: Path | None = None) -> Report:
+    """Read the gradebook, the autograded notebooks and the statuses into a Report. The
+    course is `course_dir`, else the folder holding nbgrader_config.py at or above here."""
+    from calcgrad.grading import run_table
+    from calcgrad.grading.autograde import Course, find_course_dir
 
-    course_dir = Path(course_dir).resolve()
-    db = course_dir / "gradebook.db"
-    if not db.exists():
-        raise FileNotFoundError(f"no gradebook in {course_dir} (gradebook.db); autograde first")
-    status_csv = status_csv or default_status_csv(course_dir, assignment)
+    graded = Course.load(course_dir or find_course_dir())
+    graded.require_assignment(assignment)
+    course_dir = graded.root
+    engine_csv = run_table.csv_path(graded, assignment)
+    status_csv = status_csv or (engine_csv if engine_csv.exists() else None)
     statuses = read_statuses(status_csv)
     order = _source_order(course_dir, assignment)
 
-    with Gradebook(f"sqlite:///{db}") as gb:
-        try:
-            assignment_row = gb.find_assignment(assignment)
-        except MissingEntry:
-            raise KeyError(f"assignment {assignment!r} is not in the gradebook") from None
+    with graded.gradebook() as gb:
+        assignment_row = gb.find_assignment(assignment)
         max_score = float(assignment_row.max_score)
         kinds = {}
         for nb in assignment_row.notebooks:
@@ -210,24 +227,34 @@ def build(course_dir: Path, assignment: str, status_csv: Path | None = None) -> 
             cells = {}
             for nb in sub.notebooks:
                 for g in nb.grades:
-                    manual_pending = kinds.get(g.name, ("auto",))[0] == "manual" and g.needs_manual_grade
-                    cells[g.name] = None if manual_pending else float(g.score)
+                    # a written answer nobody has graded yet has no score (not a zero)
+                    pending = g.auto_score is None and g.manual_score is None
+                    cells[g.name] = None if pending else float(g.score)
             status, notes = statuses.get(sub.student_id, ("graded", ""))
+            if status == "graded":  # a status CSV from before this run, or none
+                status = placeholder_status(course_dir, assignment, sub.student_id) or status
             students.append(StudentRow(sub.student_id, status, float(sub.score),
                                        float(sub.max_score), cells, notes))
     seen = {s.student for s in students}
     for student, (status, notes) in sorted(statuses.items()):
         if student not in seen:  # in the engine's report but not in the gradebook: no scores
             students.append(StudentRow(student, status, None, None, {}, notes))
+    if not any(s.score is not None and s.status not in UNREADABLE for s in students):
+        raise NothingGraded(f"no graded submission of {assignment} in the gradebook yet: run "
+                            f"`calcgrad autograde {assignment}` first"
+                            + (f" ({len(students)} submission(s) could not be read)"
+                               if students else ""))
+    # corrupt or missing notebooks: counted in the statuses, kept out of the cells' numbers
+    readable = [s for s in students if s.status not in UNREADABLE]
 
     ids = sorted(kinds, key=lambda g: (order.get(g, (len(order), ""))[0], g))
-    messages = {s.student: failure_messages(course_dir, assignment, s.student) for s in students}
+    messages = {s.student: failure_messages(course_dir, assignment, s.student) for s in readable}
     cells = []
     for gid in ids:
         kind, points = kinds[gid]
         stats = CellStats(gid, order.get(gid, (0, ""))[1], kind, points)
-        scored = [(s, s.cells[gid]) for s in students if s.cells.get(gid) is not None]
-        stats.students = sum(1 for s in students if gid in s.cells)
+        scored = [(s, s.cells[gid]) for s in readable if s.cells.get(gid) is not None]
+        stats.students = sum(1 for s in readable if gid in s.cells)
         stats.graded = len(scored)
         if scored:
             stats.mean_score = statistics.fmean(v for _, v in scored)
@@ -350,6 +377,7 @@ def render_html(report: Report, figures: dict[str, str]) -> str:
            f"<a href='scores.csv'>scores.csv</a>; all numbers: <a href='report.json'>report.json</a>.</p>",
            "<div class='row'><div><h2>Summary</h2><table id='summary'>"]
     for key, label in [("submissions", "submissions"), ("scored", "with a score"),
+                       ("unreadable", "corrupt or missing (not in the numbers)"),
                        ("max_score", "points possible"), ("mean", "mean score"),
                        ("median", "median score"), ("min", "lowest"), ("max", "highest")]:
         value = s[key]
@@ -436,29 +464,38 @@ def write_report(course_dir: Path, assignment: str, out: Path | None = None,
                  status_csv: Path | None = None) -> Path:
     """Build and write the report (for `make demo` and scripts); returns index.html."""
     report = build(Path(course_dir), assignment, status_csv)
-    return write(report, out or Path(course_dir) / "reports" / assignment)
+    return write(report, out or Path(report.course_dir) / "reports" / assignment)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status: 0 when the report was written, 2 for a configuration error (no course,
+    no such assignment), 1 when nothing of the assignment is graded yet."""
+    from calcgrad.grading.autograde import ConfigurationError
+
     parser = argparse.ArgumentParser(prog="calcgrad report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("assignment", metavar="ASSIGNMENT")
-    parser.add_argument("--course-dir", type=Path, default=Path.cwd(),
-                        help="the course folder holding gradebook.db (default: here)")
+    parser.add_argument("--course-dir", type=Path, default=None,
+                        help="the course (default: the folder holding nbgrader_config.py, at "
+                             "or above the current folder)")
     parser.add_argument("--out", type=Path,
                         help="where to write the report (default: COURSE_DIR/reports/ASSIGNMENT)")
     parser.add_argument("--status-csv", type=Path,
                         help="statuses per student (columns student, status[, notes]); default: "
-                             "COURSE_DIR/calcgrad-autograde-ASSIGNMENT.csv when it exists")
+                             "calcgrad autograde's calcgrad-autograde-ASSIGNMENT.csv (next to "
+                             "the gradebook) when it exists")
     args = parser.parse_args(argv)
     if args.status_csv and not args.status_csv.exists():
         parser.error(f"--status-csv {args.status_csv}: no such file")
     try:
         report = build(args.course_dir, args.assignment, args.status_csv)
-    except (FileNotFoundError, KeyError) as exc:
-        print(f"calcgrad report: {exc.args[0]}")
+    except ConfigurationError as exc:
+        print(f"calcgrad report: error: {exc}", file=sys.stderr)
+        return 2
+    except NothingGraded as exc:
+        print(f"calcgrad report: error: {exc}", file=sys.stderr)
         return 1
-    index = write(report, args.out or args.course_dir / "reports" / args.assignment)
+    index = write(report, args.out or Path(report.course_dir) / "reports" / args.assignment)
     s = report.summary()
     mean = "–" if s["mean"] is None else f"{s['mean']:.2f}"
     print(f"{args.assignment}: {s['submissions']} submission(s), mean {mean} / {s['max_score']:g}; "

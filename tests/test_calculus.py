@@ -13,7 +13,6 @@ from calcgrad.calculus import (
     numerical_limit,
     quotient_table,
     shrinking_steps,
-    tangent_line,
 )
 
 
@@ -127,16 +126,3 @@ def test_numerical_gradient_for_lists_arrays_and_numbers():
 def test_numerical_gradient_rejects_non_scalar_functions():
     with pytest.raises(ValueError, match="single number"):
         numerical_gradient(lambda v: v * 2, np.ones(3))
-
-
-def test_tangent_line_of_the_lecture_example():
-    slope, intercept = tangent_line(f, 1.0)
-    assert slope == pytest.approx(2.0, abs=1e-6)
-    assert intercept == pytest.approx(-3.0, abs=1e-6)
-    assert slope * 1.0 + intercept == pytest.approx(f(1.0))
-
-
-def test_tangent_line_with_a_torch_function():
-    slope, intercept = tangent_line(torch.sin, torch.tensor(0.0, dtype=torch.float64))
-    assert slope == pytest.approx(1.0, abs=1e-8)
-    assert intercept == pytest.approx(0.0, abs=1e-12)

@@ -116,3 +116,84 @@ def test_a_well_formed_cell_passes(tmp_path):
         "# checks d_power\nx = checks.points(seed=1, n=3)\nfor n in (2, 3):\n"
         "    checks.close(f'd_power {n}', student=lambda: d_power(x, n),\n"
         "                 expected=lambda: n * x ** (n - 1), wrong={'m': lambda: x})\n")) == []
+
+
+# ---------------------------------------------------------------- answer-safe visible cells
+
+RELEASES = sorted(REPO.glob("release/*/*.ipynb"))
+# What a message that gives the answer away says (a hint names the mistake, not the formula).
+ANSWER_PHRASES = ("the answer is", "the answer:", "correct answer", "should be", "1 / f'(f^{-1}",
+                  "+1/x**2", "+ 1/x**2", "x**x (log x + 1)", "[6 x1, 5 exp(x2)]")
+
+
+def _strings(tree: ast.AST) -> list[str]:
+    """The text of every string literal (f-strings included) of a cell."""
+    return [node.value for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def _squeezed(text: str) -> str:
+    return text.replace(" ", "").replace("torch.", "").replace("math.", "").lower()
+
+
+def _returned_answers(assignment: str) -> set[str]:
+    """The formulas the reference solutions return (expressions with an operator), squeezed,
+    when long enough to be one exercise's answer rather than a common term (`1/x` or
+    `exp(x)` may appear in a hint; a call such as `d_product(f, g, df, dg, x)` names a check)."""
+    path = REPO / "source" / assignment / f"{assignment}.ipynb"
+    found = set()
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Return) and node.value is not None and \
+                    any(isinstance(n, ast.BinOp) for n in ast.walk(node.value)):
+                text = _squeezed(ast.unparse(node.value))
+                if len(text) >= 8:
+                    found.add(text)
+    return found
+
+
+def answer_leaks(path: Path) -> list[str]:
+    """Why the visible test cells of a released notebook may give answers away: a function
+    defined at the top level (reference code a student can read or call), or a message that
+    states an answer (a phrase of ANSWER_PHRASES, or a reference solution's returned
+    expression)."""
+    answers = _returned_answers(path.parent.name)
+    problems = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        gid = meta["grade_id"]
+        tree = ast.parse(cell.source.split("### BEGIN HIDDEN TESTS")[0])
+        for stmt in tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                problems.append(f"{gid}: defines {stmt.name!r} at the top level")
+        for text in _strings(tree):
+            lowered = text.lower()
+            problems += [f"{gid}: a message says {p!r}" for p in ANSWER_PHRASES if p.lower() in lowered]
+            problems += [f"{gid}: a message quotes the answer {a!r}" for a in answers
+                         if a in _squeezed(text)]
+    return problems
+
+
+@pytest.mark.parametrize("path", RELEASES, ids=lambda p: p.parent.name)
+def test_visible_test_cells_do_not_give_answers_away(path):
+    assert answer_leaks(path) == []
+
+
+def test_answer_leak_checker_can_fail(tmp_path):
+    cell = nbformat.v4.new_code_cell(
+        "# checks d_power\ndef central(F, x, h=1e-5):\n    return (F(x + h) - F(x - h)) / (2 * h)\n\n\n"
+        "checks.close('d', student=lambda: d_power(x, 3), expected=[3.0],\n"
+        "             wrong={'the answer is x**x (log x + 1)': [1.0],\n"
+        "                    'off: it is n * x ** (n - 1)': [2.0]})",
+        metadata={"nbgrader": {"grade": True, "grade_id": "bad_tests", "points": 1}})
+    folder = tmp_path / "ps1_calculus"
+    folder.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), str(folder / "ps1_calculus.ipynb"))
+    problems = "\n".join(answer_leaks(folder / "ps1_calculus.ipynb"))
+    assert "defines 'central'" in problems
+    assert "'the answer is'" in problems
+    assert "quotes the answer 'n*x**(n-1)'" in problems

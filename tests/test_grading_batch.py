@@ -228,8 +228,8 @@ def test_feedback_shows_outcomes_and_never_hidden_tests(batch):
 
     nbgrader_page = (batch.root / "feedback" / "reference" / batch.assignment /
                      f"{batch.assignment}.html")
-    if nbgrader_page.exists():  # nbgrader's own feedback shows the hidden tests
-        assert "BEGIN HIDDEN TESTS" in nbgrader_page.read_text()
+    if nbgrader_page.exists():  # nbgrader's own feedback, with the course's HideTests
+        assert "HIDDEN TESTS" not in nbgrader_page.read_text()
     proc = subprocess.run([sys.executable, "-m", "calcgrad", "feedback", batch.assignment,
                            "--course-dir", str(batch.root)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

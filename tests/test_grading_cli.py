@@ -32,7 +32,7 @@ def calcgrad(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedP
 def test_unknown_assignment_is_a_configuration_error(small):
     proc = calcgrad("autograde", "ps9_nothing", "--course-dir", str(small))
     assert proc.returncode == 2
-    assert "no assignment 'ps9_nothing'" in proc.stderr
+    assert "no assignment ps9_nothing; known: ps1_calculus" in proc.stderr
 
 
 def test_no_course_is_a_configuration_error(tmp_path):
@@ -76,7 +76,8 @@ def test_ctrl_c_leaves_the_gradebook_consistent(small, tmp_path):
         course.submit(small, ASSIGNMENT, s, tmp_path / "sleeper.ipynb")
     report = tmp_path / "descendants.json"
     argv = [sys.executable, "-m", "calcgrad", "autograde", ASSIGNMENT, "--course-dir",
-            str(small), "--student", *students, "--jobs", "1", "--cell-timeout", "3000"]
+            str(small), "--student", *students, "--jobs", "1", "--cell-timeout", "3000",
+            "--progress"]
     proc = subprocess.Popen(descendants.command(report, argv), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     seen = ""

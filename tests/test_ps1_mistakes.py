@@ -75,21 +75,21 @@ MISTAKES = [
     ("ex1a_constant_tests", "ex1a_constant_solution", [("torch.zeros_like(x)", "c + 0 * x")],
      "constant c itself"),
     ("ex1a_constant_tests", "ex1a_constant_solution", [("torch.zeros_like(x)", "torch.ones_like(x)")],
-     "not 1"),
-    ("ex1_power_tests", "ex1_power_solution", [("n * x ** (n - 1)", "x ** n")], "x**3 itself"),
+     "how fast does a constant"),
+    ("ex1_power_tests", "ex1_power_solution", [("n * x ** (n - 1)", "x ** n")], "x**n itself"),
     ("ex1_power_tests", "ex1_power_solution", [("n * x ** (n - 1)", "n * x ** n")], "exponent is off"),
     ("ex1_power_tests", "ex1_power_solution", [("n * x ** (n - 1)", "x ** (n - 1)")],
-     "factor n is missing"),
+     "a factor is missing"),
     ("ex1c_exp_tests", "ex1c_exp_solution", [("torch.exp(x)", "x * torch.exp(x - 1)")], "power rule"),
     ("ex1c_exp_tests", "ex1c_exp_solution", [("torch.exp(x)", "torch.exp(x) * torch.log(x)")],
-     "ln(e) = 1"),
+     "ln(e)"),
     ("ex1d_log_tests", "ex1d_log_solution", [("1 / x", "torch.log(x)")], "log(x) itself"),
     ("ex1d_log_tests", "ex1d_log_solution", [("1 / x", "-1 / x")], "sign error"),
     ("ex1d_log_tests", "ex1d_log_solution", [("1 / x", "1 / (x * math.log(10))")], "log10"),
     # Exercise 2
     ("ex2_sum_tests", "ex2_rules_solution", [("df(x) + dg(x)", "f(x) + g(x)")], "the sum itself"),
     ("ex2_sum_tests", "ex2_rules_solution", [("df(x) + dg(x)", "df(x) * dg(x)")],
-     "not f'(x) * g'(x)"),
+     "multiplied the derivatives"),
     ("ex2_product_tests", "ex2_rules_solution", [("df(x) * g(x) + f(x) * dg(x)", "df(x) * dg(x)")],
      "not the product of the derivatives"),
     ("ex2_product_tests", "ex2_rules_solution", [("df(x) * g(x) + f(x) * dg(x)", "df(x) * g(x)")],
@@ -99,15 +99,15 @@ MISTAKES = [
      "opposite sign"),
     ("ex2_quotient_tests", "ex2_rules_solution",
      [("(df(x) * g(x) - f(x) * dg(x)) / g(x) ** 2", "(df(x) * g(x) + f(x) * dg(x)) / g(x) ** 2")],
-     "with a minus"),
+     "a minus where you have a plus"),
     ("ex2_quotient_tests", "ex2_rules_solution",
      [("(df(x) * g(x) - f(x) * dg(x)) / g(x) ** 2", "(df(x) * g(x) - f(x) * dg(x)) / g(x)")],
      "denominator"),
     # Exercise 3
     ("ex3_constant_multiple_tests", "ex3_constant_multiple_solution",
-     [("return 0 * t", "return 1 + 0 * t")], "g'(x) = 0, not 1"),
+     [("return 0 * t", "return 1 + 0 * t")], "how fast does a constant change"),
     ("ex3_constant_multiple_tests", "ex3_constant_multiple_solution",
-     [("return d_product(f, g, df, dg, x)", "return df(x)")], "factor c is missing"),
+     [("return d_product(f, g, df, dg, x)", "return df(x)")], "where did c go"),
     # Exercise 4
     ("ex4_x_to_the_x_tests", "ex4_x_to_the_x_solution",
      [("x**x * (torch.log(x) + 1)", "x * x ** (x - 1)")], "power rule"),
@@ -115,9 +115,9 @@ MISTAKES = [
      [("x**x * (torch.log(x) + 1)", "x**x * torch.log(x)")], "rule for a**x"),
     # Exercise 6
     ("ex6_derivative_tests", "ex6_tangent_solution", [("3 * x**2 + 1 / x**2", "3 * x**2 - 1 / x**2")],
-     "sign error in the second term"),
+     "sign error in the derivative of the second term"),
     ("ex6_derivative_tests", "ex6_tangent_solution", [("3 * x**2 + 1 / x**2", "3 * x**2")],
-     "only x**3"),
+     "only the first term"),
     ("ex6_tangent_tests", "ex6_tangent_solution", [("f(x0) - slope * x0", "f(x0) + slope * x0")],
      "sign error in the intercept"),
     ("ex6_tangent_tests", "ex6_tangent_solution", [("f(x0) - slope * x0", "f(x0)")], "not f(x0)"),
@@ -128,10 +128,10 @@ MISTAKES = [
     ("ex6_plot_tests", "ex6_plot_solution",
      [(',\n                         legend=["f(x) = x³ − 1/x", "tangent at x = 1"]', "")], "add a legend"),
     ("ex6_plot_tests", "ex6_plot_solution", [("slope * x + intercept", "slope * x - intercept")],
-     "is the tangent y = 4x - 4"),
+     "is the tangent at the tangent point"),
     # Exercise 7
     ("ex7_gradient_tests", "ex7_gradient_solution", [("5 * torch.exp(x[1])", "torch.exp(x[1])")],
-     "factor 5 is missing"),
+     "a factor is missing in the second entry"),
     ("ex7_gradient_tests", "ex7_gradient_solution", [("6 * x[0]", "3 * x[0] ** 2")],
      "not their derivatives"),
     ("ex7_gradient_tests", "ex7_gradient_solution",
@@ -140,13 +140,13 @@ MISTAKES = [
     ("ex8_norm_tests", "ex8_norm_solution", [("return x / norm", "return 2 * x")],
      "gradient of ||x||**2"),
     ("ex8_norm_tests", "ex8_norm_solution", [("return x / norm", "return x / norm**2")],
-     "not ||x||**2"),
+     "check the power of"),
     ("ex8_norm_tests", "ex8_norm_solution", [("return x / norm", "return x / (2 * norm)")],
-     "factors 2 cancel"),
+     "do the 2s"),
     ("ex8_zero_tests", "ex8_norm_solution",
      [("    if norm == 0:\n        return torch.zeros_like(x)\n", "")], "divide 0 by ||x|| = 0"),
     ("ex8_zero_tests", "ex8_norm_solution", [("torch.zeros_like(x)", "torch.ones_like(x)")],
-     "convention here is the zero vector"),
+     "course's convention"),
     # Exercise 9
     ("ex9_chain_tests", "ex9_chain_solution",
      [(" + du_dz * 2 * a", ""), (" + du_dz * (-1)", "")], "path through z is missing"),
@@ -216,8 +216,8 @@ def test_points_and_total_are_stated():
     nb = nbformat.read(PS1, as_version=4)
     points = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
                  if c.metadata.get("nbgrader", {}).get("grade"))
-    assert points == 35
+    assert points == 40
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "**35**" in text and "31 checked automatically" in text
+    assert "**40**" in text and "31 checked automatically" in text
     for i in range(1, 12):
         assert f"## Exercise {i} (" in text

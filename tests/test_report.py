@@ -132,9 +132,12 @@ def test_statuses_come_from_the_engines_csv(graded, tmp_path):
     assert data["summary"]["scored"] == len(grades)
 
 
-def test_missing_gradebook_is_one_line(tmp_path, capsys):
-    assert report.main([ASSIGNMENT, "--course-dir", str(tmp_path)]) == 1
-    assert "no gradebook" in capsys.readouterr().out
+def test_no_course_is_one_line_on_stderr(tmp_path, capsys):
+    assert report.main([ASSIGNMENT, "--course-dir", str(tmp_path)]) == 2
+    said = capsys.readouterr()
+    assert not said.out
+    assert said.err.startswith("calcgrad report: error: ") and "nbgrader_config.py" in said.err
+    assert len(said.err.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(bs.chromium_missing() is not None, reason=bs.chromium_missing() or "")

@@ -125,6 +125,26 @@ class Course:
 
         return Gradebook(self.db_url, self.coursedir.course_id)
 
+    def sources(self) -> list[str]:
+        """The assignments in source/ (nbgrader's source directory)."""
+        base = Path(self.coursedir.format_path(self.coursedir.source_directory, ".", "."))
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def require_assignment(self, assignment: str) -> None:
+        """Raise a ConfigurationError unless the gradebook holds `assignment`: the same
+        words for every subcommand, naming the assignments there are."""
+        db = self.db_path()
+        if db is not None and not db.exists():
+            raise unknown_assignment(None, assignment, self)
+        from nbgrader.api import MissingEntry
+
+        with self.gradebook() as gb:
+            try:
+                gb.find_assignment(assignment)
+            except MissingEntry:
+                raise unknown_assignment(gb, assignment, self) from None
+
+
     def submitted(self, student: str, assignment: str) -> Path:
         return Path(self.coursedir.format_path(self.coursedir.submitted_directory, student,
                                                assignment))
@@ -142,6 +162,21 @@ class Course:
                 if entry.is_dir() and (entry / assignment).exists() and entry.name not in excluded:
                     found.append(entry.name)
         return found
+
+
+def unknown_assignment(gb, assignment: str, course: Course | None = None) -> ConfigurationError:
+    """The error for an assignment the gradebook does not hold: what is known, and the one
+    command that fixes it when the assignment is in source/ but not yet in the gradebook."""
+    graded = sorted(a.name for a in gb.assignments) if gb is not None else []
+    sources = course.sources() if course is not None else []
+    if assignment in sources:
+        return ConfigurationError(
+            f"assignment {assignment} is in source/ but not in the gradebook: run "
+            f"`nbgrader generate_assignment {assignment} --force` (it writes "
+            f"release/{assignment}/ again, the same files when source/ is unchanged)")
+    known = sorted(set(graded) | set(sources))
+    return ConfigurationError(f"no assignment {assignment}; known: "
+                              f"{', '.join(known) or 'none'}")
 
 
 # ----------------------------------------------------------- nbgrader's logs
@@ -242,6 +277,7 @@ class Grader:
         self.warm_note = ""
         self._analysis_cache: dict = {}
         self._released_cache: dict[str, set[str]] = {}
+        self._hidden_cache: dict[str, set[int]] = {}
         # Per notebook and variant signature: the checks' expected values (calcgrad.variants).
         self._expected: dict[tuple, dict] = {}
         self.variants_enabled = variants.enabled_in(course.config)
@@ -249,20 +285,9 @@ class Grader:
     # -- checks before anything is graded
     def check(self) -> list[str]:
         assignment = self.options.assignment
-        db = self.course.db_path()
-        if db is not None and not db.exists():
-            raise ConfigurationError(f"no gradebook at {db}: run `nbgrader generate_assignment "
-                                     f"{assignment}` first")
-        from nbgrader.api import MissingEntry
-
+        self.course.require_assignment(assignment)
         with self.course.gradebook() as gb:
-            try:
-                record = AssignmentRecord.read(gb, assignment)
-            except MissingEntry:
-                known = ", ".join(a.name for a in gb.assignments) or "none"
-                raise ConfigurationError(f"no assignment {assignment!r} in the gradebook "
-                                         f"(known: {known}); run `nbgrader generate_assignment "
-                                         f"{assignment}` first") from None
+            record = AssignmentRecord.read(gb, assignment)
         names = list(record.notebooks)
         if not names:
             raise ConfigurationError(f"assignment {assignment!r} has no notebooks")
@@ -357,7 +382,6 @@ class Grader:
                              "notebook": notebook, "db_url": self.course.db_url}}
 
     def _sanitize(self, nbjob: NotebookJob, nb: NotebookNode) -> None:
-        sources = self._gradebook_sources(nbjob.notebook)
         submitted_tests = {}
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -367,6 +391,12 @@ class Grader:
         with _collect_notes(nbjob.report.notes):
             nb, resources = self.steps.sanitize(nb, resources)
         nbjob.resources = resources
+        self.plan(nbjob, nb, submitted_tests)
+
+    def plan(self, nbjob: NotebookJob, nb: NotebookNode, submitted_tests: dict) -> None:
+        """The sandbox's job for a sanitized notebook: its code cells, test cells stripped of
+        their trusted halves (decided here afterwards, from the gradebook's source)."""
+        sources = self._gradebook_sources(nbjob.notebook)
         cells = []
         shown: dict[int, str] = {}  # the notebook file the sandbox sees: test cells stripped
         known = set(trusted.TRUSTED_NAMES)  # grows with what earlier test cells define
@@ -498,15 +528,16 @@ class Grader:
         return run
 
     # -- step 3 and 4: trusted verdicts, then nbgrader's own grading (main thread)
-    def finalize(self, nbjob: NotebookJob) -> None:
-        # Expected values are for the gradebook's student id, never one the submission claims.
+    def fill_outputs(self, nbjob: NotebookJob) -> None:
+        """Every code cell's outputs: the sandbox's, and the trusted verdicts of test cells.
+        Expected values are for the gradebook's student id, never one the submission claims."""
         with variants.graded_as(nbjob.student, self.variants_enabled):
             variant = variants.signature(self.options.assignment, nbjob.student)
             replay = trusted.NotebookReplay(
                 self._expected.setdefault((nbjob.notebook, variant), {}))
-            self._finalize(nbjob, replay)
+            self._fill_outputs(nbjob, replay)
 
-    def _finalize(self, nbjob: NotebookJob, replay: trusted.NotebookReplay) -> None:
+    def _fill_outputs(self, nbjob: NotebookJob, replay: trusted.NotebookReplay) -> None:
         report, run = nbjob.report, nbjob.run
         nbjob.budget = out.Budget(2 * self.options.limits.output_notebook_bytes)
         earlier = {}
@@ -562,6 +593,9 @@ class Grader:
             report.notes.append(run.detail)
         for _, _, detail, _, _ in run.crashes:
             report.notes.append(f"{detail}; graded the rest without that cell")
+
+    def finalize(self, nbjob: NotebookJob) -> None:
+        self.fill_outputs(nbjob)
         self._save(nbjob)
 
     def _trusted_outputs(self, nbjob: NotebookJob, test: TestCell, res,
@@ -578,16 +612,39 @@ class Grader:
                     {"tamper_proof": True, "checks": [], "error": verdict.fallback})
         report.problems.extend(verdict.problems)
         sandboxed = out.clean_outputs(res.outputs, nbjob.budget) if res else []
-        printed = [o for o in sandboxed if o.output_type == "stream" and o.name == "stdout"]
+        # What the cell printed and drew (a plot test draws the student's plot), in order.
+        printed = [o for o in sandboxed if o.output_type == "display_data"
+                   or (o.output_type == "stream" and o.name == "stdout")]
         # What the student's code wrote to stderr costs the cell, as under plain nbgrader.
         warned = [o for o in sandboxed if o.output_type == "stream" and o.name == "stderr"]
+        hidden = self._hidden_lines(test.source)
         meta = {"tamper_proof": True,
-                "checks": [{"name": o.name, "passed": o.passed, "message": o.message}
-                           for o in verdict.outcomes]}
+                "checks": [{"name": o.name, "passed": o.passed, "message": o.message,
+                            "hidden": o.line in hidden} for o in verdict.outcomes]}
         errors = [o for o in verdict.outputs if o.output_type == "error"]
         if errors and errors[0].ename != "CheckFailed":
             meta["error"] = f"{errors[0].ename}: {errors[0].evalue}"
         return printed + verdict.outputs + warned, meta
+
+    def _hidden_lines(self, source: str) -> set[int]:
+        """The lines (from 1) of a test cell's hidden-tests region: checks made there are
+        hidden checks, whose feedback leaves out the values they were run on."""
+        if source in self._hidden_cache:
+            return self._hidden_cache[source]
+        from nbgrader.preprocessors import ClearHiddenTests
+
+        settings = ClearHiddenTests(config=self.course.config)
+        begin, end = settings.begin_test_delimeter, settings.end_test_delimeter
+        lines, inside_region = set(), False
+        for number, line in enumerate(source.splitlines(), start=1):
+            if begin in line:
+                inside_region = True
+            elif end in line:
+                inside_region = False
+            elif inside_region:
+                lines.add(number)
+        self._hidden_cache[source] = lines
+        return lines
 
     @staticmethod
     def _status(run: RunResult, report: NotebookReport) -> str:
@@ -646,16 +703,58 @@ class Grader:
             grade.auto_score = 0
             grade.needs_manual_grade = False
         self.gb.db.commit()
-        stale = self.course.autograded(nbjob.student, self.options.assignment) / \
-            f"{nbjob.notebook}.ipynb"
-        if stale.is_file():
-            stale.unlink()
+        dest = self.course.autograded(nbjob.student, self.options.assignment)
+        _write(dest / f"{nbjob.notebook}.ipynb", notebook_text(self.placeholder(nbjob)))
+
+    def placeholder(self, nbjob: NotebookJob) -> NotebookNode:
+        """The autograded notebook of a submission with no readable notebook: a banner that
+        says so, then the assignment's graded cells from the gradebook, each test cell with an
+        error naming the problem. Formgrader lists it as autograded (score 0) and shows why,
+        instead of "needs autograding"; its Autograde button has nothing left to run."""
+        status = nbjob.report.status or "missing"
+        banner = nbformat.v4.new_markdown_cell(
+            f"**calcgrad autograde: not graded ({status}).** "
+            + ("No notebook was submitted under this name." if status == "missing" else
+               "The submitted file is not a notebook that can be read.")
+            + " Every graded cell scores 0; what was wrong is in the test cells' errors below "
+              "and in the autograde report. The student's file is unchanged in `submitted/`.")
+        banner.metadata["calcgrad"] = {"placeholder": status}
+        why = "; ".join(nbjob.report.notes[:3]) or status
+        ename = "SubmissionMissing" if status == "missing" else "SubmissionUnreadable"
+        record = self.steps.notebook(nbjob.notebook)
+        points = {c.name: c.max_score for c in record.grade_cells}
+        answers = {c.name for c in record.solution_cells}
+        cells = [banner]
+        for source_cell in record.source_cells:
+            name = source_cell.name
+            meta = {"grade": name in points, "solution": name in answers,
+                    "locked": bool(source_cell.locked), "grade_id": name, "schema_version": 3}
+            if name in points:
+                meta["points"] = points[name]
+            # A solution cell is left empty: the gradebook's copy is the instructor's answer.
+            text = "" if name in answers else source_cell.source
+            if source_cell.cell_type == "code":
+                cell = nbformat.v4.new_code_cell(text)
+                if name in points and name not in answers:
+                    cell.outputs = [out.error(ename, why)]
+            else:
+                cell = nbformat.v4.new_markdown_cell(text)
+            cell.metadata["nbgrader"] = meta
+            cells.append(cell)
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["calcgrad"] = {"placeholder": status}
+        if record.kernelspec:
+            nb.metadata["kernelspec"] = json.loads(record.kernelspec)
+        return nb
 
     def row(self, student: str, jobs: list[NotebookJob], notes: list[str]) -> Row:
         sub = self.gb.find_submission(self.options.assignment, student)
         score, max_score = sub.score, sub.max_score
         penalty = sub.late_submission_penalty or 0.0
-        return Row(student, score, max_score, [j.report for j in jobs], notes, penalty)
+        pending = sum(g.max_score for nb in sub.notebooks for g in nb.grades
+                      if g.auto_score is None and g.manual_score is None)
+        return Row(student, score, max_score, [j.report for j in jobs], notes, penalty,
+                   pending=pending)
 
     # -- the batch
     def run(self, on_row=None) -> list[Row]:
@@ -690,7 +789,7 @@ class Grader:
         for student in unknown:  # a typo must not create a student in the gradebook
             report = NotebookReport(names[0], status="missing",
                                     notes=["no submitted folder: nothing written"])
-            rows.append(Row(student, 0.0, 0.0, [report]))
+            rows.append(Row(student, 0.0, 0.0, [report], recorded=False))
         students = [s for s in students if s not in unknown]
         # Students read and not yet complete: memory does not grow with the class.
         window = 2 * len(slots) + 2

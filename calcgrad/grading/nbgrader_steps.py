@@ -135,9 +135,13 @@ class Steps:
         _validate_schemas_once()
         self.record = record
         converter = Autograde(coursedir=coursedir, config=config)
+        from calcgrad.grading.nbgrader_execute import SandboxedExecute
+
         after = list(converter.autograde_preprocessors)
-        if Execute in after:
-            after = after[after.index(Execute) + 1:]
+        for runs_the_notebook in (Execute, SandboxedExecute):
+            if runs_the_notebook in after:
+                after = after[after.index(runs_the_notebook) + 1:]
+                break
         # Done by save_grades in the grader's gradebook session.
         self.saves_grades = SaveAutoGrades in after
         self.late_penalties = AssignLatePenalties(config=config) \

@@ -13,7 +13,8 @@ from calcgrad import textsafe
 # Worst first: the status a student's row shows is the worst of its notebooks.
 STATUSES = ("grader error", "tampering suspected", "corrupt", "memory limit", "timed out",
             "crashed", "missing", "graded")
-COLUMNS = ("student", "score", "max_score", "late_penalty", "status", "seconds", "notes")
+COLUMNS = ("student", "score", "max_score", "hand_pending", "late_penalty", "status", "seconds",
+           "notes")
 TEXT_COLUMNS = ("student", "status", "notes")  # may hold student-derived text
 
 
@@ -59,6 +60,8 @@ class Row:
     notebooks: list[NotebookReport]
     notes: list[str] = field(default_factory=list)
     late_penalty: float = 0.0
+    recorded: bool = True  # False: nothing of this student was written (no submitted folder)
+    pending: float = 0.0  # points of the maximum that wait for hand grading (written answers)
 
     @property
     def status(self) -> str:
@@ -78,7 +81,8 @@ class Row:
 
     def values(self) -> dict:
         return {"student": self.student, "score": _num(self.score),
-                "max_score": _num(self.max_score), "late_penalty": _num(self.late_penalty),
+                "max_score": _num(self.max_score), "hand_pending": _num(self.pending),
+                "late_penalty": _num(self.late_penalty),
                 "status": self.status, "seconds": f"{self.seconds:.1f}",
                 "notes": " | ".join(self.all_notes())}
 
@@ -88,26 +92,36 @@ def _num(x: float) -> str:
 
 
 def table(rows: list[Row], width: int = 120) -> str:
-    """The run as a text table (notes cut to fit the width)."""
+    """The run as a text table, one row per student in order of their ids (notes cut to fit
+    the width). `score` is what is graded so far; `by hand` the points still to be graded
+    by hand (written answers), which the maximum includes."""
     if not rows:
         return "no submissions graded"
+    rows = sorted(rows, key=lambda r: r.student)
     shown = [{k: textsafe.inert(v) for k, v in r.values().items()} for r in rows]
     sw = max(7, *(len(v["student"]) for v in shown))
-    lines = [f"{'student':<{sw}}  {'score':>11}  {'status':<19}  {'secs':>5}  notes"]
-    for v in shown:
+    lines = [f"{'student':<{sw}}  {'score':>11}  {'by hand':>7}  {'status':<19}  {'secs':>5}  "
+             "notes"]
+    for r, v in zip(rows, shown):
         score = f"{v['score']} / {v['max_score']}"
+        hand = f"{v['hand_pending']} pts" if r.pending else "-"
         note = v["notes"]
-        room = max(20, width - sw - 45)
+        room = max(20, width - sw - 54)
         if len(note) > room:
             note = note[:room - 3] + "..."
-        lines.append(f"{v['student']:<{sw}}  {score:>11}  {v['status']:<19}  {v['seconds']:>5}  "
-                     f"{note}")
+        lines.append(f"{v['student']:<{sw}}  {score:>11}  {hand:>7}  {v['status']:<19}  "
+                     f"{v['seconds']:>5}  {note}")
     counts = {}
     for r in rows:
         counts[r.status] = counts.get(r.status, 0) + 1
     lines.append(f"{len(rows)} submission(s): " +
                  ", ".join(f"{n} {s}" for s, n in sorted(counts.items(),
                                                            key=lambda kv: STATUSES.index(kv[0]))))
+    waiting = [r for r in rows if r.pending]
+    if waiting:
+        lines.append(f"{sum(r.pending for r in waiting):g} point(s) in {len(waiting)} "
+                     "submission(s) wait for hand grading (formgrader); the scores above do "
+                     "not include them yet.")
     return "\n".join(lines)
 
 
@@ -117,15 +131,22 @@ def csv_path(course, assignment: str) -> Path:
     return (db.parent if db else course.root) / f"calcgrad-autograde-{assignment}.csv"
 
 
-def write_csv(rows: list[Row], path: Path) -> Path:
+def write_csv(rows: list[Row], path: Path, merge: bool = False) -> Path:
+    """Write the run's rows, sorted by student. With `merge`, the rows of students this run
+    did not grade (a `--student` run) are kept from the file already there."""
+    path = Path(path)
+    values = {r.student: r.values() for r in rows if r.recorded}
+    if merge and path.is_file():
+        for kept in read_csv(path):
+            student = kept.get("student")
+            if student and student not in values:
+                values[student] = {k: kept.get(k, "") for k in COLUMNS}
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS)
     writer.writeheader()
-    for r in rows:
-        values = r.values()
+    for student in sorted(values):
         writer.writerow({k: textsafe.csv_cell(v) if k in TEXT_COLUMNS else v
-                         for k, v in values.items()})
-    path = Path(path)
+                         for k, v in values[student].items()})
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(buf.getvalue(), encoding="utf-8")
     os.replace(tmp, path)

@@ -322,6 +322,41 @@ def make_shell(current: list):
     return Shell.instance(config=config, user_module=main)
 
 
+def show_plots_inline(shell) -> None:
+    """What ipykernel does with the inline backend: after each cell, the figures it drew
+    become display_data outputs of that cell (then closed), as in the student's kernel and
+    in plain nbgrader's autograded notebook. Without it, the figures stay open and unseen."""
+    import matplotlib
+
+    backend = matplotlib.rcParams._get("backend")
+    if backend not in ("inline", "module://matplotlib_inline.backend_inline"):
+        return
+    from IPython.core.pylabtools import select_figure_formats
+    from matplotlib_inline.backend_inline import InlineBackend
+
+    settings = InlineBackend.instance(parent=shell)
+    select_figure_formats(shell, settings.figure_formats, **settings.print_figure_kwargs)
+
+    def show_open_figures() -> None:
+        """ipykernel's flush_figures, without its state: nothing to do (no allocation, which
+        matters after a MemoryError) unless a figure is open."""
+        from matplotlib._pylab_helpers import Gcf
+
+        managers = Gcf.get_all_fig_managers()
+        if not managers:
+            return
+        from IPython.display import display
+        import matplotlib.pyplot as plt
+
+        try:
+            for manager in managers:
+                display(manager.canvas.figure)
+        finally:
+            plt.close("all")
+
+    shell.events.register("post_execute", show_open_figures)
+
+
 def _safe_str(value) -> str:
     try:
         text = str(value)
@@ -397,6 +432,7 @@ def run_job(job: dict, channel: Channel) -> None:
     from calcgrad import checks
 
     shell = make_shell(current)
+    show_plots_inline(shell)
     runner = RecordingRunner(current)
     checks.use_runner(runner)
     sys.stdout = CapturedStream("stdout", current)

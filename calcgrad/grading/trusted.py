@@ -17,6 +17,7 @@ import contextlib
 import functools
 import io
 import math
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ class Outcome:
     name: str
     passed: bool
     message: str
+    line: int = 0  # the test cell's line that made the check (0: not known)
 
 
 @dataclass
@@ -56,6 +58,16 @@ class ReplayRunner:
         self.used = 0
         # Expected values are the same for every student: worked out for the first one.
         self.memo, self.key = memo, key
+        self.filename = f"<{key[0]}>" if isinstance(key, tuple) else ""
+
+    def _line(self) -> int:
+        """The line of the test cell that made the check being run (its caller's frame)."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename == self.filename:
+                return frame.f_lineno
+            frame = frame.f_back
+        return 0
 
     def _value(self, check: checks.Check):
         if self.used >= len(self.records):
@@ -91,7 +103,8 @@ class ReplayRunner:
             verdict = checks.judge_method(check, list(self.sources))
         elif verdict is None:
             verdict = checks.judge(check, got, self._trusted(check, position))
-        self.result.outcomes.append(Outcome(check.name, verdict.passed, verdict.message))
+        self.result.outcomes.append(Outcome(check.name, verdict.passed, verdict.message,
+                                            self._line()))
         if not verdict.passed:
             raise checks.CheckFailed(verdict.message)
         print(f"\u2714 {check.name}")

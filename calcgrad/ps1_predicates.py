@@ -1,0 +1,147 @@
+"""The properties that problem set 1's `checks.holds` cells judge (trusted side only).
+
+A test cell's visible part must not define functions (nothing there may compute an
+answer, and a `def` in a locked cell reads like reference code), so the predicates
+of ps1's property checks live here. Each factory takes the cell's data (expected
+values as literal numbers, the given function as a lambda) and returns a predicate
+over the student's decoded plain data. None of them computes an exercise's answer:
+they judge a value the student's code produced.
+
+Introduced by: source/ps1_calculus (Exercises 5, 6c, 8b and 11).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+# Exercise 5: where flat_function is sampled, as offsets from flat_point.
+FLAT_STEP = 1e-5
+FLAT_NEARBY = (-0.2, -0.05, 0.05, 0.2)
+FLAT_OFFSETS = (-0.2, -0.05, -FLAT_STEP, 0.0, FLAT_STEP, 0.05, 0.2)
+
+
+def zero_slope(got: Any) -> bool | str:
+    """Exercise 5: `got` is [flat_point, [f(flat_point + d) for d in FLAT_OFFSETS]].
+
+    Passes when f changes near flat_point, has no corner there, and its slope there is
+    0 to six digits of the slopes of the secants nearby (plus round-off of f's size).
+    """
+    x0, sampled = float(got[0]), [float(v) for v in got[1]]
+    if len(sampled) != len(FLAT_OFFSETS):
+        return f"expected {len(FLAT_OFFSETS)} values of flat_function, got {len(sampled)}"
+    if not all(math.isfinite(v) for v in [x0, *sampled]):
+        return "your function is not finite near flat_point (check where it is defined)"
+    values = dict(zip(FLAT_OFFSETS, sampled))
+    f0, h = values[0.0], FLAT_STEP
+    size = max(1.0, max(abs(v) for v in sampled))
+    spread = max(abs(v - f0) for v in sampled)
+    if spread <= 1e-9 * size:
+        return ("your function is constant near flat_point (its values change by less than "
+                "1e-9 within 0.2 of it); its slope is 0 everywhere, which is too easy: "
+                "pick one that changes")
+    nearby = max(abs(values[d] - f0) / abs(d) for d in FLAT_NEARBY)
+    roundoff = 1e-9 * size
+    left, right = (f0 - values[-h]) / h, (values[h] - f0) / h
+    if abs(right - left) > 1e-2 * nearby + roundoff:
+        return (f"your function has a corner at flat_point = {x0:.6g}: the slope from the left "
+                f"is {left:.3g} and from the right {right:.3g}, so f'(x) does not exist there")
+    slope = (values[h] - values[-h]) / (2 * h)
+    if abs(slope) > 1e-6 * nearby + roundoff:
+        return (f"the slope at flat_point = {x0:.6g} is about {slope:.4g}, not 0: the secants "
+                f"within 0.2 of it have slopes up to {nearby:.3g}, so {slope:.3g} is not small "
+                "next to them")
+    return True
+
+
+def plot_shows(curve: Callable[[np.ndarray], np.ndarray], line: Sequence[float],
+               through: float, avoid: float, min_points: int) -> Callable[[dict], Any]:
+    """Exercise 6c: the figure has a curve of `curve` (at least `min_points` points) on a
+    range that contains `through` and not `avoid`, the line y = line[0] x + line[1], and a
+    legend that names at least two lines."""
+    slope, intercept = float(line[0]), float(line[1])
+
+    def follows(xy: tuple, target: Callable, n: int) -> bool:
+        x, y = xy
+        ok = np.isfinite(x) & (np.abs(x - avoid) > 1e-9)
+        return len(x) >= n and bool(ok.all()) and \
+            bool(np.allclose(y[ok], target(x[ok]), rtol=1e-3, atol=1e-3))
+
+    def predicate(fig: dict) -> bool | str:
+        lines = [(item["x"].data, item["y"].data) for item in fig["lines"]]
+        on_curve = [xy for xy in lines if follows(xy, curve, 2)]
+        if not on_curve:
+            return "no line of the plot follows the function f"
+        smooth = [xy for xy in on_curve if len(xy[0]) >= min_points]
+        if not smooth:
+            return (f"draw f with at least {min_points} points so that the curve looks smooth "
+                    f"(yours has {max(len(xy[0]) for xy in on_curve)})")
+        x = smooth[0][0]
+        if (x.min() < avoid < x.max()) or np.abs(x - avoid).min() < 0.05:
+            return (f"your x range crosses x = {avoid:g}, where f blows up: "
+                    "choose a range that stays away from it")
+        if not x.min() <= through <= x.max():
+            return f"the tangent point x = {through:g} is outside your x range"
+        if not any(follows(xy, lambda t: slope * t + intercept, 2) for xy in lines):
+            return ("no line of the plot is the tangent at the tangent point: check its slope "
+                    "and intercept (Exercise 6b)")
+        if len([t for t in fig["legend"] if t.strip()]) < 2:
+            return ("add a legend that names the curve and the tangent "
+                    "(legend=[..., ...] in plotting.plot)")
+        return True
+
+    return predicate
+
+
+def zero_vector(length: int) -> Callable[[Any], Any]:
+    """Exercise 8b: a vector of `length` zeros (within 1e-12), without NaN."""
+
+    def predicate(got: Any) -> bool | str:
+        g = np.asarray(got.data, dtype=float)
+        if np.isnan(g).any():
+            return ("grad_norm(0) contains NaN: at x = 0 you divide 0 by ||x|| = 0. "
+                    "Treat x = 0 separately")
+        if g.shape != (length,):
+            return f"grad_norm(0) has shape {g.shape}, expected ({length},), like x"
+        if not np.allclose(g, 0.0, atol=1e-12):
+            return f"grad_norm(0) is {g.tolist()}; that is not the course's convention at 0"
+        return True
+
+    return predicate
+
+
+def difference_accuracy(slope: Sequence[float], second: Sequence[float],
+                        third: Sequence[float], rtol: float = 1e-6) -> Callable[[Any], Any]:
+    """Exercise 11: within `rtol` (relative, at least absolute for slopes below 1) of the exact
+    derivative `slope`; else say whether the errors look like truncation (they follow f'' or
+    f''', the data `second` and `third`: h too large) or round-off (h too small)."""
+    slope, f2, f3 = (np.asarray(v, dtype=float) for v in (slope, second, third))
+
+    def predicate(got: Any) -> bool | str:
+        data = np.asarray(got.data, dtype=float)
+        if data.shape != slope.shape:
+            return f"good_difference returned shape {data.shape}, expected {slope.shape}"
+        if not np.all(np.isfinite(data)):
+            return "good_difference returned NaN or inf: is h 0, or so small that x + h == x?"
+        err = data - slope
+        if np.all(np.abs(err) <= rtol * np.maximum(1.0, np.abs(slope))):
+            return True
+        like = []
+        for deriv, kind in ((f2, "a forward difference (error about h/2 times f''(x))"),
+                            (f3, "a central difference (error about h**2/6 times f'''(x))")):
+            use = np.abs(deriv) > 0.2
+            ratio = err[use] / deriv[use]
+            if use.sum() >= 2 and np.all(ratio * ratio[0] > 0) and \
+                    np.abs(ratio).max() <= 1.5 * np.abs(ratio).min():
+                like.append(kind)
+        if like:
+            return ("your errors follow the derivatives of f, like the truncation error of "
+                    + " or ".join(like) + ": h is too large")
+        return ("your errors are irregular: they do not follow the derivatives of f, which is "
+                "what round-off looks like when h is too small (f(x + h) - f(x) cancels most "
+                "digits)")
+
+    return predicate
