@@ -330,6 +330,19 @@ def summary(assignment: str, student: str, enabled: bool = True) -> str:
     return (" Your variants: " + "; ".join(parts) + ".") if parts else ""
 
 
+def label(assignment: str, student: str, enabled: bool = True) -> str:
+    """A short name of `student`'s variants of `assignment`, e.g. "part_b 1" ("" if none)."""
+    with graded_as(student, enabled):
+        return ", ".join(f"{name} {number(assignment, name)}"
+                         for (a, name) in sorted(POOLS) if a == assignment)
+
+
+def enabled_for_course(root) -> bool:
+    """The setting in the nbgrader_config.py of the course folder `root`."""
+    path = Path(root) / "nbgrader_config.py"
+    return _enabled_by_files((path,)) if path.is_file() else True
+
+
 def introduce(assignment: str) -> None:
     """Print who the student is and their variant of each exercise (the setup cell)."""
     who = student_id(assignment)

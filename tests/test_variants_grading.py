@@ -109,3 +109,14 @@ def test_feedback_names_the_students_own_function(graded):
         page = (copy / "feedback" / student / "ps2_autograd" / "ps2_autograd.html").read_text()
         k = variants.number("ps2_autograd", "part_b", student)
         assert f"part_b: variant {k}, f(x) = " in page
+
+
+def test_the_report_names_each_students_variant(graded, tmp_path):
+    copy = graded["course"]
+    subprocess.run([sys.executable, "-m", "calcgrad", "report", "ps2_autograd",
+                    "--course-dir", str(copy), "--out", str(tmp_path / "report")],
+                   check=True, capture_output=True, cwd=copy)
+    page = (tmp_path / "report" / "index.html").read_text()
+    for student in ("alice", "grace"):
+        k = variants.number("ps2_autograd", "part_b", student)
+        assert f"{student} <span class='muted'>(variant part_b {k})</span>" in page
