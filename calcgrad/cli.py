@@ -1,4 +1,4 @@
-"""The `calcgrad` command: `calcgrad autograde|feedback|report ASSIGNMENT`.
+"""The `calcgrad` command: `calcgrad autograde|feedback|report|variants ASSIGNMENT`.
 
 Errors go to stderr as "calcgrad COMMAND: error: ...". Exit status: 0 when the
 command did its work (a batch completed, whatever the students did), 2 for a
@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("report", add_help=False,
                    help="HTML + PNG report of a graded assignment, from the gradebook "
                         "(calcgrad report --help)")
+    # Listed for --help; main() hands `variants ...` to calcgrad.variants_table.
+    sub.add_parser("variants", add_help=False,
+                   help="CSV of every student's variant (calcgrad variants --help)")
     return parser
 
 
@@ -242,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         from calcgrad.report import main as report_main
 
         return report_main(argv[1:])
+    if argv[:1] == ["variants"]:
+        from calcgrad.variants_table import main as variants_main
+
+        return variants_main(argv[1:])
     args = _parser().parse_args(argv)
     # nbgrader's gradebook code trips SQLAlchemy warnings that say nothing about grades.
     warnings.filterwarnings("ignore", message=".*not in session.*")

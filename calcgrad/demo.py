@@ -95,6 +95,13 @@ def run(root: Path) -> int:
     print(table(sorted(rows)))
     print("(max includes written answers; 'by hand': points of answered written questions that "
           "wait for the instructor in formgrader)")
+    print("\nEach student's own functions (`calcgrad variants ASSIGNMENT`):")
+    from calcgrad import variants_table
+
+    for assignment in course.ASSIGNMENTS:
+        for row in variants_table.rows(Course.load(root), assignment):
+            print(f"  {row['student']:<8} {assignment} {row['exercise']}: variant "
+                  f"{row['variant']}, f(x) = {row['function']}")
     for error in errors:
         print(f"error: {error}")
     print(f"\nCourse folder: {root}")

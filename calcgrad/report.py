@@ -38,7 +38,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from calcgrad import textsafe
+from calcgrad import textsafe, variants
 
 STATUSES = ("graded", "crashed", "timed out", "tampering suspected")  # always shown, in this order
 UNREADABLE = ("corrupt", "missing")  # no notebook was run: kept out of the learning data
@@ -438,9 +438,12 @@ def render_html(report: Report, figures: dict[str, str]) -> str:
 
     out.append("<h2>Students</h2><table id='students'><tr><th>student</th><th>status</th>"
                "<th>score</th><th>notes</th></tr>")
+    on = variants.enabled_for_course(report.course_dir)
     for st in report.students:
         score = "–" if st.score is None else f"{st.score:g} / {st.max_score:g}"
-        out.append(f"<tr data-student='{e(st.student)}'><td>{e(st.student)}</td><td>{e(st.status)}</td>"
+        mine = variants.label(report.assignment, st.student, on)  # calcgrad variants ASSIGNMENT
+        who = e(st.student) + (f" <span class='muted'>(variant {e(mine)})</span>" if mine else "")
+        out.append(f"<tr data-student='{e(st.student)}'><td>{who}</td><td>{e(st.status)}</td>"
                    f"<td class='num' data-score='{_num(st.score)}'>{score}</td>"
                    f"<td class='muted'>{e(st.notes)}</td></tr>")
     out.append("</table></body></html>")

@@ -28,7 +28,9 @@ RELEASE = REPO / "release" / "ps2_autograd" / "ps2_autograd.ipynb"
 
 
 @pytest.fixture(autouse=True)
-def _close_figures():
+def _close_figures(monkeypatch):
+    # Part B's answers here are for variant 0, the problem set as written (calcgrad.variants).
+    monkeypatch.setenv("CALCGRAD_VARIANTS", "0")
     yield
     plt.close("all")
 
@@ -521,6 +523,10 @@ def test_honest_variants_keep_full_marks_with_nbgrader_and_calcgrad(tmp_path):
     from calcgrad import course
 
     root = course.new_course(tmp_path / "course", ("ps2_autograd",))
+    # The honest answers of Part B are variant 0's: this course turns variants off, which
+    # both graders must respect (calcgrad.variants).
+    with open(root / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write("\nc.CalcgradVariants.enabled = False\n")
     course.generate(root, "ps2_autograd")
     for k in (0, 1):
         path = tmp_path / f"honest{k}.ipynb"

@@ -29,7 +29,9 @@ TEST_IDS = _test_ids(SOURCE)
 
 
 @pytest.fixture(autouse=True)
-def _close_figures():
+def _close_figures(monkeypatch):
+    # Part B's answers here are for variant 0, the problem set as written (calcgrad.variants).
+    monkeypatch.setenv("CALCGRAD_VARIANTS", "0")
     yield
     plt.close("all")
 

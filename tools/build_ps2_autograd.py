@@ -9,8 +9,11 @@ Visible checks hold their expected values as literal data at the shown inputs, c
 here by running the reference solutions below (never reference code in the cell); the
 dependency graph, whose exact value is the answer, is checked by its SHA-256.
 
-Part B's function, its graph and its local derivatives live in one block (PART_B_*), which
-is where per-student variants (issue 14) would plug in.
+Part B's function (Exercises 8 to 10) is each student's own (issue 14): the given cell takes
+it from calcgrad.variants by the student's id, the test cells work out that variant's expected
+values (visible: literal data for every variant; hidden: autograd through the variant's
+nodes), and the reference solution holds every variant's model answer
+(tools/ps2_part_b_models.py), chosen by `PART_B_VARIANT`.
 """
 # ruff: noqa: E501 - the notebook's prose keeps one sentence per line
 
@@ -27,7 +30,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calcgrad import checks  # noqa: E402
+from calcgrad import checks, variants  # noqa: E402
+from tools import ps2_part_b_models as part_b_models  # noqa: E402
 from tools.nbauthor import answer, code, md, notebook, readonly, save, solution, tests  # noqa: E402
 
 TARGET = ROOT / "source" / "ps2_autograd" / "ps2_autograd.ipynb"
@@ -45,6 +49,8 @@ def plain(value):
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, str):  # a digest
+        return value
     return float(value)
 
 
@@ -95,16 +101,24 @@ def g(x):
     return torch.stack([x[0] * x[1] ** 2, torch.exp(x[2]) * x[0] + torch.sin(x[1])])
 '''
 
-# Part B: f(x) = log(x^2) sin(x) + 1/x, its intermediate nodes and its dependency graph.
-# Issue 14 (per-student variants) replaces this block.
-PART_B_FORMULA = r"f(x) = \log(x^2)\,\sin x + \frac{1}{x}"
-PART_B_NODES = r"a = x^2,\quad b = \log a,\quad c = \sin x,\quad d = b\,c,\quad e = 1/x,\quad f = d + e."
+# Part B: each student's own function (calcgrad.variants), its nodes and its graph.
+PART_B_FAMILIES = variants.PS2_PART_B
 PART_B_GIVEN = '''
-def f_part_b(x):
-    """Part B's function: f(x) = log(x^2) sin(x) + 1/x."""
-    return torch.log(x**2) * torch.sin(x) + 1 / x
+part_b = variants.exercise("ps2_autograd", "part_b")  # your function: it depends on your id
+PART_B_VARIANT = part_b.number
+f_part_b = part_b.f
+part_b.show()  # your f, then its intermediate results a, b, ..., f
 '''
-PART_B_PARENTS = {"a": ["x"], "b": ["a"], "c": ["x"], "d": ["b", "c"], "e": ["x"], "f": ["d", "e"]}
+
+
+def part_b_solution(signature: str, part: str) -> tuple:
+    """A solution cell's (head, body) holding every variant's model answer."""
+    body = []
+    for k, model in enumerate(part_b_models.MODELS):
+        branch = model[part].strip("\n").replace("\n", "\n    ")
+        body.append(f"    if PART_B_VARIANT == {k}:\n    " + branch)
+    return signature, "\n".join(body)
+
 
 SOLUTIONS = {
     "ex1_grad_solution": ('''
@@ -177,40 +191,18 @@ def plot_with_derivative(f, x):
     y.sum().backward()
     return plotting.plot(x, [y, x.grad], xlabel="x", legend=["f(x)", "f'(x)"])
 '''),
-    "ex9_chain_solution": ('''
+    "ex9_chain_solution": part_b_solution('''
 def df_dx_by_hand(x):
-    """df/dx for f(x) = log(x^2) sin(x) + 1/x, from the chain rule (no autograd)."""
-''', '''
-    return 2 / x * torch.sin(x) + torch.log(x**2) * torch.cos(x) - 1 / x**2
-'''),
-    "ex10_forward_solution": ('''
+    """df/dx for your f (f_part_b), from the chain rule (no autograd)."""
+''', "df"),
+    "ex10_forward_solution": part_b_solution('''
 def tangents_forward(x):
     """Forward order: {"a": da/dx, "b": db/dx, ..., "f": df/dx}, from x towards f."""
-''', '''
-    a, da = x**2, 2 * x
-    b, db = torch.log(a), da / a
-    c, dc = torch.sin(x), torch.cos(x)
-    dd = db * c + b * dc
-    de = -1 / x**2
-    df = dd + de
-    return {"a": da, "b": db, "c": dc, "d": dd, "e": de, "f": df}
-'''),
-    "ex10_backward_solution": ('''
+''', "forward"),
+    "ex10_backward_solution": part_b_solution('''
 def adjoints_backward(x):
     """Backward order: {"f": 1, "e": df/de, "d": df/dd, ..., "x": df/dx}, from f back to x."""
-''', '''
-    a = x**2
-    b = torch.log(a)
-    c = torch.sin(x)
-    f_bar = torch.ones_like(x)
-    d_bar = f_bar  # f = d + e
-    e_bar = f_bar
-    b_bar = d_bar * c  # d = b c
-    c_bar = d_bar * b
-    a_bar = b_bar / a  # b = log a
-    x_bar = a_bar * 2 * x + c_bar * torch.cos(x) + e_bar * (-1 / x**2)  # three paths from x
-    return {"f": f_bar, "e": e_bar, "d": d_bar, "c": c_bar, "b": b_bar, "a": a_bar, "x": x_bar}
-'''),
+''', "backward"),
     "ex11_modes_solution": ('''
 def jvp_of(f, x, u):
     """J u, the Jacobian of f at x times the vector u, by forward mode (torch.func.jvp)."""
@@ -246,10 +238,11 @@ def reference_namespace() -> dict:
     from calcgrad import plotting
 
     ns = {"torch": torch, "math": math, "plotting": plotting}
-    for src in (GIVEN_F_CONTROL, GIVEN_G, PART_B_GIVEN):
+    for src in (GIVEN_F_CONTROL, GIVEN_G):
         exec(src, ns)
-    for parts in SOLUTIONS.values():
-        exec("".join(parts), ns)
+    for gid, parts in SOLUTIONS.items():
+        if not gid.startswith(("ex9", "ex10")):  # Part B's: per variant, part_b_models
+            exec("".join(parts), ns)
     return ns
 
 
@@ -676,47 +669,60 @@ checks.method("plot_with_derivative gets the derivative from autograd, not from 
 # Exercises 8-10: Part B's function
 # ---------------------------------------------------------------------------------------
 
-def parents_digest() -> str:
-    return checks.sha256_of({k: sorted(v) for k, v in PART_B_PARENTS.items()})
+def parents_digests() -> dict:
+    return {k: checks.sha256_of({n: sorted(v) for n, v in fam.parents.items()})
+            for k, fam in enumerate(PART_B_FAMILIES)}
 
 
-EX8_TESTS = f'''
-# checks the dependency graph: the nodes, that parents come before their node, and the graph
-# itself (held as a SHA-256 fingerprint, so that the check does not show the answer)
+PART_B_IMPORT = """from calcgrad import variants
+part_b = variants.exercise("ps2_autograd", "part_b")  # the variant of the id being graded"""
+
+EX8_TESTS = cell('''
+# checks the dependency graph of your f: the nodes, that parents come before their node, and the
+# graph itself (held as a SHA-256 fingerprint per variant, so that the check does not show it)
+{imports:s}
 checks.equal("the nodes of parents", student=lambda: sorted(parents),
              expected=["a", "b", "c", "d", "e", "f"])
 checks.holds("each node's parents are earlier names",
-             student=lambda: {{node: sorted(ups) for node, ups in parents.items()}},
+             student=lambda: {node: sorted(ups) for node, ups in parents.items()},
              predicate=lambda graph: all(
                  ups and all(up in ["x", "a", "b", "c", "d", "e", "f"][:"xabcdef".index(node)]
                              for up in ups) for node, ups in graph.items()),
              message="each node's list must be non-empty and hold only names computed before "
                      "the node (x, then a, b, ...)")
-checks.equal("parents matches f(x) = log(x^2) sin(x) + 1/x",
-             student=lambda: {{node: sorted(ups) for node, ups in parents.items()}},
-             expected=checks.digest("{parents_digest()}"))
-'''
+graph_digests = {digests}
+checks.equal("parents matches your f",
+             student=lambda: {node: sorted(ups) for node, ups in parents.items()},
+             expected=checks.digest(graph_digests[part_b.number]))
+''', imports=PART_B_IMPORT, digests=parents_digests())
 
 X9 = f64(0.5, 1.25, 2.0, 3.0)
 
 
-def f_part_b_derivative(t):
-    return R["df_dx_by_hand"](t)
+def per_variant(part: str, x: torch.Tensor) -> dict:
+    """Variant k's model answer `part` at x, for every k."""
+    return {k: part_b_models.function(k, part)(x) for k in range(len(PART_B_FAMILIES))}
 
 
 EX9_TESTS = cell('''
-# checks df_dx_by_hand to float64 precision at x = 0.5, 1.25, 2, 3 (hidden: negative x and more
-# points), and that it is worked out by hand: no autograd, no numerical or symbolic derivative
+# checks df_dx_by_hand for your f to float64 precision at x = 0.5, 1.25, 2, 3 (hidden: negative x
+# and more points), and that it is worked out by hand: no autograd, no numerical or symbolic
+# derivative
+{imports:s}
 x = {x9:s}
+expected_by_variant = {e9}
+wrong_by_variant = {
+    0: {"the derivative of log(x^2) needs its inner derivative (chain rule)": {w9_inner},
+        "check the sign of the derivative of 1/x": {w9_sign},
+        "a term of the product rule is missing: (bc)' = b'c + bc'": {w9_product}},
+}
 checks.close("df_dx_by_hand(x)", student=lambda: df_dx_by_hand(x),
-             expected={e9}, rtol=1e-11, atol=1e-12,
-             wrong={"the derivative of log(x^2) needs its inner derivative (chain rule)": {w9_inner},
-                    "check the sign of the derivative of 1/x": {w9_sign},
-                    "a term of the product rule is missing: (bc)' = b'c + bc'": {w9_product}})
+             expected=expected_by_variant[part_b.number], rtol=1e-11, atol=1e-12,
+             wrong=wrong_by_variant.get(part_b.number))
 ### BEGIN HIDDEN TESTS
 def autograd_derivative(t):
     t = t.detach().clone().requires_grad_(True)
-    (torch.log(t**2) * torch.sin(t) + 1 / t).sum().backward()
+    part_b.f(t).sum().backward()
     return t.grad
 
 x = checks.points(seed=9091, n=8, low=-4.0, high=-0.3)
@@ -728,39 +734,31 @@ checks.close("df_dx_by_hand(x) at random x", student=lambda: df_dx_by_hand(x),
 ### END HIDDEN TESTS
 checks.method("df_dx_by_hand is worked out by hand", function="df_dx_by_hand",
               forbid=checks.BY_HAND)
-''', x9=f64_src(X9), e9=f_part_b_derivative(X9),
+''', imports=PART_B_IMPORT, x9=f64_src(X9), e9=per_variant("df", X9),
     w9_inner=torch.sin(X9) / X9**2 + torch.log(X9**2) * torch.cos(X9) - 1 / X9**2,
     w9_sign=2 / X9 * torch.sin(X9) + torch.log(X9**2) * torch.cos(X9) + 1 / X9**2,
     w9_product=torch.log(X9**2) * torch.cos(X9) - 1 / X9**2)
 
 X10 = f64(0.5, 1.25, 2.0, 3.0)
-T10 = R["tangents_forward"](X10)
-A10 = R["adjoints_backward"](X10)
 EX10_FORWARD_TESTS = cell('''
-# checks every tangent of tangents_forward (d node / dx) at x = 0.5, 1.25, 2, 3 (hidden: negative
-# x), and that it uses local derivatives only: no autograd
+# checks every tangent of tangents_forward (d node / dx) for your f at x = 0.5, 1.25, 2, 3
+# (hidden: negative x), and that it uses local derivatives only: no autograd
+{imports:s}
 x = {x10:s}
-expected_tangents = {t10}
-wrong_tangents = {
-    "b": {"db/dx must carry da/dx along (chain rule)": {wt_b}},
-    "d": {"a term of the product rule is missing": {wt_d}},
-    "e": {"check the sign of the derivative of 1/x": {wt_e}},
+tangents_by_variant = {t10}
+wrong_by_variant = {
+    0: {"b": {"db/dx must carry da/dx along (chain rule)": {wt_b}},
+        "d": {"a term of the product rule is missing": {wt_d}},
+        "e": {"check the sign of the derivative of 1/x": {wt_e}}},
 }
 for node in "abcdef":
     checks.close(f"tangents_forward(x)[{node!r}]", student=lambda: tangents_forward(x)[node],
-                 expected=expected_tangents[node], rtol=1e-11, atol=1e-12,
-                 wrong=wrong_tangents.get(node))
+                 expected=tangents_by_variant[part_b.number][node], rtol=1e-11, atol=1e-12,
+                 wrong=wrong_by_variant.get(part_b.number, {}).get(node))
 ### BEGIN HIDDEN TESTS
-def reference_nodes(t):
-    nodes = {"x": t, "a": t**2, "c": torch.sin(t), "e": 1 / t}
-    nodes["b"] = torch.log(nodes["a"])
-    nodes["d"] = nodes["b"] * nodes["c"]
-    nodes["f"] = nodes["d"] + nodes["e"]
-    return nodes
-
 def reference_tangent(t, name):
     t = t.detach().clone().requires_grad_(True)
-    return torch.autograd.grad(reference_nodes(t)[name].sum(), t)[0]
+    return torch.autograd.grad(part_b.nodes(t)[name].sum(), t)[0]
 
 x = checks.points(seed=10101, n=8, low=-4.0, high=-0.3)
 for name in "abcdef":
@@ -770,32 +768,26 @@ for name in "abcdef":
 ### END HIDDEN TESTS
 checks.method("tangents_forward uses local derivatives, not autograd", function="tangents_forward",
               forbid=checks.BY_HAND)
-''', x10=f64_src(X10), t10=T10, wt_b=1 / X10**2,
+''', imports=PART_B_IMPORT, x10=f64_src(X10), t10=per_variant("forward", X10), wt_b=1 / X10**2,
     wt_d=torch.log(X10**2) * torch.cos(X10), wt_e=1 / X10**2)
 
 EX10_BACKWARD_TESTS = cell('''
-# checks every adjoint of adjoints_backward (df / d node) at x = 0.5, 1.25, 2, 3 (hidden: negative
-# x), and that it uses local derivatives only: no autograd
+# checks every adjoint of adjoints_backward (df / d node) for your f at x = 0.5, 1.25, 2, 3
+# (hidden: negative x), and that it uses local derivatives only: no autograd
+{imports:s}
 x = {x10:s}
-expected_adjoints = {a10}
-wrong_adjoints = {
-    "a": {"df/da must carry the adjoint of b along": {wa_a}},
-    "x": {"df/dx adds up every path from x to f: one is missing": {wa_x}},
+adjoints_by_variant = {a10}
+wrong_by_variant = {
+    0: {"a": {"df/da must carry the adjoint of b along": {wa_a}},
+        "x": {"df/dx adds up every path from x to f: one is missing": {wa_x}}},
 }
 for node in "fedcbax":
     checks.close(f"adjoints_backward(x)[{node!r}]", student=lambda: adjoints_backward(x)[node],
-                 expected=expected_adjoints[node], rtol=1e-11, atol=1e-12,
-                 wrong=wrong_adjoints.get(node))
+                 expected=adjoints_by_variant[part_b.number][node], rtol=1e-11, atol=1e-12,
+                 wrong=wrong_by_variant.get(part_b.number, {}).get(node))
 ### BEGIN HIDDEN TESTS
-def reference_nodes(t):
-    nodes = {"x": t, "a": t**2, "c": torch.sin(t), "e": 1 / t}
-    nodes["b"] = torch.log(nodes["a"])
-    nodes["d"] = nodes["b"] * nodes["c"]
-    nodes["f"] = nodes["d"] + nodes["e"]
-    return nodes
-
 def reference_adjoint(t, name):
-    nodes = reference_nodes(t.detach().clone().requires_grad_(True))
+    nodes = part_b.nodes(t.detach().clone().requires_grad_(True))
     if name == "f":
         return torch.ones_like(t)
     return torch.autograd.grad(nodes["f"].sum(), nodes[name])[0]
@@ -808,7 +800,7 @@ for name in "fedcbax":
 ### END HIDDEN TESTS
 checks.method("adjoints_backward uses local derivatives, not autograd",
               function="adjoints_backward", forbid=checks.BY_HAND)
-''', x10=f64_src(X10), a10=A10, wa_a=1 / X10**2,
+''', imports=PART_B_IMPORT, x10=f64_src(X10), a10=per_variant("backward", X10), wa_a=1 / X10**2,
     wa_x=2 / X10 * torch.sin(X10) + torch.log(X10**2) * torch.cos(X10))
 
 
@@ -935,7 +927,9 @@ import math
 import numpy as np
 import torch
 
-from calcgrad import checks, plotting
+from calcgrad import checks, plotting, variants
+
+variants.introduce("ps2_autograd")  # your id, and your own function for Exercises 8 to 10
 '''
 
 
@@ -1092,12 +1086,12 @@ The checks call it with `torch.sin` and with functions you have not seen (2 poin
         code("plot_with_derivative(torch.sin, torch.linspace(-math.pi, math.pi, 100));"),
         tests(EX7_PLOT_TESTS, "ex7_plot_tests", 2),
         tests(EX7_METHOD_TESTS, "ex7_method_tests", 1),
-        md(rf'''
-## Exercise 8 (1 point): a dependency graph
+        md(r'''
+## Exercise 8 (1 point): the dependency graph of your f
 
-For the rest of Part B, ${PART_B_FORMULA}$ (`f_part_b` below), with the intermediate results
-
-${PART_B_NODES}$
+For the rest of Part B you work with **your own function** $f$: every student has one of several functions, chosen by your id (the setup cell at the top printed it), so your answers are yours.
+The cell below shows your $f$ (it is `f_part_b`) and its intermediate results $a, b, \dots, f$, computed in that order from $x$.
+When your work is graded, the checks use the function of the id you submit under.
 
 Write the dependency graph from $x$ to $f$ as a dict `parents`: for each of `"a"` to `"f"` (and no other key), the list of the names it is computed from directly (`"x"` is the input).
 The order within a list does not matter.
@@ -1105,35 +1099,35 @@ You may also draw it (on paper, or in a markdown cell below).
 The check compares your graph with the right one without showing it: it holds only a fingerprint (a SHA-256) of the answer.
 '''),
         readonly(PART_B_GIVEN, "given_f_part_b"),
-        solution('''
-### BEGIN SOLUTION
-parents = {"a": ["x"], "b": ["a"], "c": ["x"], "d": ["b", "c"], "e": ["x"], "f": ["d", "e"]}
-### END SOLUTION
-''', "ex8_graph_solution"),
+        solution("### BEGIN SOLUTION\n" + "\n".join(
+            f"if PART_B_VARIANT == {k}:\n    " + part_b_models.parents_source(k)
+            for k in range(len(PART_B_FAMILIES))) + "\n### END SOLUTION", "ex8_graph_solution"),
         code("parents"),
         tests(EX8_TESTS, "ex8_graph_tests", 1),
-        md(rf'''
+        md(r'''
 ## Exercise 9 (2 points): the chain rule by hand
 
-Write `df_dx_by_hand(x)`: $\frac{{df}}{{dx}}$ for ${PART_B_FORMULA}$, worked out with the chain rule and the product rule and coded as a formula.
+Write `df_dx_by_hand(x)`: $\frac{df}{dx}$ for your $f$ (shown again below), worked out with the chain rule and the product (or quotient) rule and coded as a formula.
 Work it out by hand: the check reads your code, and autograd, a numerical derivative or a symbolic one loses the points.
-The checks pass float64 points, positive and negative, and want float64 precision (a relative error below $10^{{-11}}$).
+The checks pass float64 points, positive and negative, and want float64 precision (a relative error below $10^{-11}$).
 '''),
+        code("part_b  # your f"),
         solution(solution_source("ex9_chain_solution"), "ex9_chain_solution"),
         code("df_dx_by_hand(torch.tensor([1.0, 2.0], dtype=torch.float64))"),
         tests(EX9_TESTS, "ex9_chain_tests", 2),
         md(r'''
 ## Exercise 10 (4 points): forward and backward order
 
-With the graph of Exercise 8, evaluate the derivative in two orders, using only local derivatives (no autograd: the checks read your code).
+With the graph of your $f$ (Exercise 8), evaluate its derivative in two orders, using only local derivatives (no autograd: the checks read your code).
 
-- **Forward** (from $x$ to $f$): `tangents_forward(x)` returns $\frac{da}{dx}, \frac{db}{dx}, \dots, \frac{df}{dx}$ as a dict `{"a": ..., ..., "f": ...}`; each comes from the tangents of the node's parents, e.g. $\frac{db}{dx} = \frac{1}{a}\frac{da}{dx}$.
-- **Backward** (from $f$ to $x$): `adjoints_backward(x)` returns $\frac{\partial f}{\partial f} = 1, \frac{\partial f}{\partial e}, \frac{\partial f}{\partial d}, \dots, \frac{\partial f}{\partial x}$ as a dict `{"f": ..., "e": ..., "d": ..., "c": ..., "b": ..., "a": ..., "x": ...}`; each comes from the adjoints of the node's children, e.g. $\frac{\partial f}{\partial a} = \frac{\partial f}{\partial b}\frac{1}{a}$.
+- **Forward** (from $x$ to $f$): `tangents_forward(x)` returns $\frac{da}{dx}, \frac{db}{dx}, \dots, \frac{df}{dx}$ as a dict `{"a": ..., ..., "f": ...}`; each comes from the tangents of the node's parents, e.g. if $b = \log a$, then $\frac{db}{dx} = \frac{1}{a}\frac{da}{dx}$.
+- **Backward** (from $f$ to $x$): `adjoints_backward(x)` returns $\frac{\partial f}{\partial f} = 1, \frac{\partial f}{\partial e}, \frac{\partial f}{\partial d}, \dots, \frac{\partial f}{\partial x}$ as a dict `{"f": ..., "e": ..., "d": ..., "c": ..., "b": ..., "a": ..., "x": ...}`; each comes from the adjoints of the node's children, e.g. if $a$ is used only by $b = \log a$, then $\frac{\partial f}{\partial a} = \frac{\partial f}{\partial b}\frac{1}{a}$.
 
 Every value is a tensor shaped like `x` (use `torch.ones_like(x)` for the ones).
 Both orders end with the same $\frac{df}{dx}$.
 The checks pass float64 points, positive and negative, and want float64 precision.
 '''),
+        code("part_b.show()  # your f and its intermediate results"),
         solution(solution_source("ex10_forward_solution"), "ex10_forward_solution"),
         solution(solution_source("ex10_backward_solution"), "ex10_backward_solution"),
         code('''

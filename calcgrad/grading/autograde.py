@@ -32,6 +32,7 @@ from pathlib import Path
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
+from calcgrad import variants
 from calcgrad.grading import outputs as out
 from calcgrad.grading import pool, split, trusted
 from calcgrad.grading.nbgrader_steps import AssignmentRecord, Steps, notebook_text, save_grades
@@ -277,7 +278,9 @@ class Grader:
         self._analysis_cache: dict = {}
         self._released_cache: dict[str, set[str]] = {}
         self._hidden_cache: dict[str, set[int]] = {}
-        self._expected: dict[str, dict] = {}  # per notebook: the checks' expected values
+        # Per notebook and variant signature: the checks' expected values (calcgrad.variants).
+        self._expected: dict[tuple, dict] = {}
+        self.variants_enabled = variants.enabled_in(course.config)
 
     # -- checks before anything is graded
     def check(self) -> list[str]:
@@ -425,7 +428,8 @@ class Grader:
         sandbox_nb = dict(nb, cells=[dict(c, source=shown[i]) if i in shown else c
                                      for i, c in enumerate(nb.cells)])
         nbjob.job = {"cells": cells, "notebook_name": f"{nbjob.notebook}.ipynb",
-                     "notebook_text": json.dumps(sandbox_nb, ensure_ascii=False)}
+                     "notebook_text": json.dumps(sandbox_nb, ensure_ascii=False),
+                     "variants": {"student": nbjob.student, "enabled": self.variants_enabled}}
 
     # -- step 2: the sandbox (worker threads)
     def warmup_cells(self) -> list[dict]:
@@ -525,9 +529,16 @@ class Grader:
 
     # -- step 3 and 4: trusted verdicts, then nbgrader's own grading (main thread)
     def fill_outputs(self, nbjob: NotebookJob) -> None:
-        """Every code cell's outputs: the sandbox's, and the trusted verdicts of test cells."""
+        """Every code cell's outputs: the sandbox's, and the trusted verdicts of test cells.
+        Expected values are for the gradebook's student id, never one the submission claims."""
+        with variants.graded_as(nbjob.student, self.variants_enabled):
+            variant = variants.signature(self.options.assignment, nbjob.student)
+            replay = trusted.NotebookReplay(
+                self._expected.setdefault((nbjob.notebook, variant), {}))
+            self._fill_outputs(nbjob, replay)
+
+    def _fill_outputs(self, nbjob: NotebookJob, replay: trusted.NotebookReplay) -> None:
         report, run = nbjob.report, nbjob.run
-        replay = trusted.NotebookReplay(self._expected.setdefault(nbjob.notebook, {}))
         nbjob.budget = out.Budget(2 * self.options.limits.output_notebook_bytes)
         earlier = {}
         for stopped, reason, detail, cells, _ in run.crashes:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from calcgrad import textsafe
+from calcgrad import textsafe, variants
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
@@ -284,6 +284,10 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
                 page = render(nb, student, assignment, subnb.name, grades, comments,
                               (subnb.score, subnb.max_score),
                               subnb.late_submission_penalty or 0.0, pending, details)
+                mine = variants.summary(assignment, student, variants.enabled_in(course.config))
+                if mine:  # the student's own functions, next to their score
+                    at = page.index("</p>")  # the first paragraph: who, and the score
+                    page = page[:at] + _e(mine) + page[at:]
                 dest = Path(course.coursedir.format_path(course.coursedir.feedback_directory,
                                                          student, assignment))
                 dest.mkdir(parents=True, exist_ok=True)

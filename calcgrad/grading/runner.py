@@ -23,6 +23,8 @@ import sys
 import time
 import types
 
+from calcgrad import variants
+
 MAX_JOB_BYTES = 64 * 1024 * 1024
 TRUNCATED = "\n... output truncated: this cell printed more than {} bytes ...\n"
 # Attributes a submission has no honest reason to replace; a change is reported.
@@ -492,6 +494,12 @@ def enter_workspace(job: dict, home: str) -> None:
     os.environ["IPYTHONDIR"] = os.path.join(home, "home", ".ipython")
     os.environ["MPLCONFIGDIR"] = os.path.join(home, "home", ".matplotlib")
     os.chdir(os.path.join(home, "work"))
+    # Who the notebook belongs to (calcgrad.variants): the gradebook's id, from the grader.
+    who = job.get("variants") if isinstance(job.get("variants"), dict) else {}
+    os.environ.pop(variants.ID_VARIABLE, None)
+    if who.get("student"):
+        os.environ[variants.ID_VARIABLE] = str(who["student"])
+    os.environ[variants.ENABLED_VARIABLE] = "0" if who.get("enabled") is False else "1"
     name = os.path.basename(str(job.get("notebook_name") or "notebook.ipynb"))
     if job.get("notebook_text"):
         with open(name, "w", encoding="utf-8") as fh:

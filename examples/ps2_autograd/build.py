@@ -2,18 +2,25 @@
 
 Each student fills the release's solution cells with their own code and written answers:
 alice every exercise right, bob one slip, carol the first six exercises only, dave the
-common mistakes. Their plain-nbgrader scores are in expected.json (tests/test_pipeline.py).
+common mistakes. Exercises 8 to 10 are each student's own variant (calcgrad.variants, by
+their id): alice and bob answer for theirs (tools/ps2_part_b_models.py), dave has variant 0. Their plain-nbgrader scores are in expected.json (tests/test_pipeline.py).
 Run it again after `make release` whenever the problem set changes, and update expected.json.
 """
 
 # ruff: noqa: E501 - the students' written answers are one line each
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from calcgrad import variants  # noqa: E402
+from tools import ps2_part_b_models as part_b  # noqa: E402
+
 RELEASE = HERE.parent.parent / "release" / "ps2_autograd" / "ps2_autograd.ipynb"
 STUB = "# YOUR CODE HERE\n    raise NotImplementedError()"
 TOP_LEVEL_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -95,17 +102,32 @@ ANSWERS = {
     "ex11_modes_answer": "Forward mode gives a column Ju per pass, backward mode a row v^T J per pass. Few inputs and many outputs: forward. Many inputs and one output (a loss): backward, but it must store the forward values; forward mode can discard them and the passes run in parallel.",
 }
 
-BOB = dict(RIGHT, ex10_forward_solution=["""
-    a, da = x**2, 2 * x
-    b, db = torch.log(a), 1 / a
-    c, dc = torch.sin(x), torch.cos(x)
-    dd = db * c + b * dc
-    de = -1 / x**2
-    return {"a": da, "b": db, "c": dc, "d": dd, "e": de, "f": dd + de}"""])
+
+def own_part_b(student: str, code: dict) -> dict:
+    """`code` with Exercises 8 to 10 answered right for `student`'s own variant."""
+    k = variants.number("ps2_autograd", "part_b", student)
+    return dict(code, ex8_graph_solution=[part_b.parents_source(k)],
+                ex9_chain_solution=[part_b.MODELS[k]["df"]],
+                ex10_forward_solution=[part_b.MODELS[k]["forward"]],
+                ex10_backward_solution=[part_b.MODELS[k]["backward"]])
+
+
+ALICE = own_part_b("alice", RIGHT)
+assert variants.number("ps2_autograd", "part_b", "bob") == 3, "bob's slip is for variant 3"
+BOB = dict(own_part_b("bob", RIGHT), ex10_forward_solution=["""
+    a, da = torch.sin(x), torch.cos(x)
+    b, db = torch.cos(x), -torch.sin(x)
+    c, dc = a * b, da * b
+    d = torch.exp(c)
+    dd = d * dc
+    e = 1 / (1 + x**2)
+    de = -2 * x * e**2
+    return {"a": da, "b": db, "c": dc, "d": dd, "e": de, "f": dd * e + d * de}"""])
 
 CAROL = {gid: body for gid, body in RIGHT.items()
          if gid.split("_")[0] in ("ex1", "ex2", "ex3", "ex4", "ex5", "ex6")}
 
+assert variants.number("ps2_autograd", "part_b", "dave") == 0, "dave's mistakes are variant 0's"
 DAVE = dict(RIGHT, **{
     "ex2_accum_solution": ["""
     y = f(x)
@@ -143,7 +165,7 @@ DAVE = dict(RIGHT, **{
 })
 
 STUDENTS = {
-    "alice": (RIGHT, ANSWERS),
+    "alice": (ALICE, ANSWERS),
     "bob": (BOB, ANSWERS),
     "carol": (CAROL, {"ex4_cost_answer": "Because you need to do backward twice."}),
     "dave": (DAVE, {"ex5_error_answer": "It gives an error."}),
