@@ -283,10 +283,3 @@ def figure_data(ax: Any) -> dict:
             "legend": [t.get_text() for t in legend.get_texts()] if legend else [],
             "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(), "title": ax.get_title(),
             "xlim": [float(v) for v in ax.get_xlim()]}
-
-
-def source_of(func: Any) -> str:
-    """The source code of a student's function (for checks on *how* it was written)."""
-    import inspect
-
-    return inspect.getsource(func)

@@ -31,7 +31,7 @@ def code_cells(path: Path) -> list:
 
 
 def _compile(src: str, filename: str):
-    """Compile a cell and register its source, so that inspect.getsource (checks.source_of)
+    """Compile a cell and register its source, so that inspect.getsource
     works on functions it defines, as it does in Jupyter."""
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     return compile(src, filename, "exec")
