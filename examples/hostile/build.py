@@ -333,7 +333,10 @@ def steal():
         low, high = (int(x, 16) for x in parts[0].split("-"))
         buf = (ctypes.c_char * (high - low)).from_address(low)
         for match in DEF.finditer(buf):
-            name = match.group(1).decode()
+            try:  # live memory: the bytes may change between the match and this read
+                name = match.group(1).decode("ascii")
+            except UnicodeDecodeError:
+                continue
             if name in found:
                 continue
             source = _function(_text_at(buf, match.start()))
