@@ -107,7 +107,7 @@ def _limits(args, course) -> Limits:
 
 
 def autograde(args) -> int:
-    from calcgrad.grading.autograde import Course, find_course_dir
+    from calcgrad.grading.config import Course, find_course_dir
 
     course = Course.load(args.course_dir or find_course_dir())
     limits = _limits(args, course)
@@ -141,7 +141,8 @@ def _cancel_then_interrupt(signum, frame) -> None:
 
 def _autograde(args, course, limits, log, dask) -> int:
     from calcgrad.grading import run_table
-    from calcgrad.grading.autograde import Grader, Options
+    from calcgrad.grading.autograde import Grader
+    from calcgrad.grading.config import Options
 
     jobs = args.jobs or (dask.threads() if dask else _default_jobs(limits))
     options = Options(args.assignment, students=args.student, jobs=jobs, limits=limits,
@@ -207,7 +208,7 @@ def _warn_of_leaking_feedback(course, assignment: str) -> None:
 
 
 def feedback(args) -> int:
-    from calcgrad.grading.autograde import Course, find_course_dir
+    from calcgrad.grading.config import Course, find_course_dir
     from calcgrad.grading.feedback import write_feedback
 
     course = Course.load(args.course_dir or find_course_dir())
@@ -233,7 +234,7 @@ def _skip_unused_imports() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _skip_unused_imports()
-    from calcgrad.grading.autograde import ConfigurationError
+    from calcgrad.grading.config import ConfigurationError
     from calcgrad.grading.sandbox import SandboxUnavailable
 
     # nbgrader runs `alembic` by name: the environment's bin must be on PATH.

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from calcgrad.grading import pool, supervise
+from calcgrad.grading.config import ConfigurationError
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.sandbox import Sandbox, SandboxUnavailable, claim_slot
 from calcgrad.grading.supervise import RunResult
@@ -217,8 +218,6 @@ class Cluster:
     """A connection to a Dask scheduler that runs the grader's sandbox jobs."""
 
     def __init__(self, address: str, log=print):
-        from calcgrad.grading.autograde import ConfigurationError
-
         self.address, self.log = address, log
         self.ran: Counter[str] = Counter()  # notebooks run, per worker address
         self._futures: set = set()
@@ -255,8 +254,6 @@ class Cluster:
 
     def check(self, sandbox: Sandbox) -> None:
         """Every worker runs our software and can start the sandbox; else ConfigurationError."""
-        from calcgrad.grading.autograde import ConfigurationError
-
         if sandbox.enabled in self._checked:
             return
         try:

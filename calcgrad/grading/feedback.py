@@ -261,7 +261,7 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
-            from calcgrad.grading.autograde import unknown_assignment
+            from calcgrad.grading.config import unknown_assignment
 
             raise unknown_assignment(gb, assignment) from None
         seen = set()
