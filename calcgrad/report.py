@@ -39,9 +39,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from calcgrad import textsafe, variants
+from calcgrad.grading.vocabulary import UNREADABLE, Status
 
-STATUSES = ("graded", "crashed", "timed out", "tampering suspected")  # always shown, in this order
-UNREADABLE = ("corrupt", "missing")  # no notebook was run: kept out of the learning data
+# Always shown, in this order (the engine's words: grading/vocabulary.py).
+STATUSES = (Status.GRADED, Status.CRASHED, Status.TIMED_OUT, Status.TAMPERING)
 TOP_MESSAGES = 5
 MESSAGE_CHARS = 400
 NO_MESSAGE = "(no error shown: the cell wrote to stderr, timed out, or was not run)"

@@ -2,7 +2,9 @@
 
 `Course.load` reads the course's `nbgrader_config.py` the way nbgrader does (its
 `db_url`, its folders, its excluded students); `find_course_dir` finds that file
-from any folder inside the course. Nothing here grades: this module sits below
+from any folder inside the course. `CalcgradAutograde` holds the limits and
+options of `calcgrad autograde`, configured there the nbgrader way
+(`c.CalcgradAutograde.memory_mib = 4096`); its command-line flags override them. Nothing here grades: this module sits below
 every other part of the engine, so each of them may import it.
 """
 
@@ -11,7 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calcgrad.grading.limits import Limits
+from traitlets import Bool, Float, Integer, Unicode
+from traitlets.config import Configurable
+
+from calcgrad.grading.limits import MiB, Limits
 
 
 class ConfigurationError(RuntimeError):
@@ -129,3 +134,59 @@ class Options:
     warm: bool = True
     # Run the sandboxes on a Dask cluster's workers instead of here (cluster.py).
     dask_scheduler: str | None = None
+
+
+_D = Limits()
+
+
+class CalcgradAutograde(Configurable):
+    """`calcgrad autograde`'s limits and options: `c.CalcgradAutograde.<name> = value` in the
+    course's nbgrader_config.py; a command-line flag overrides its setting."""
+
+    cell_timeout = Float(
+        None, allow_none=True,
+        help="Seconds per cell (wall clock and CPU), then the cell is interrupted. "
+             f"Default: nbgrader's Execute.timeout, else {_D.cell_seconds:g}. "
+             "Flag: --cell-timeout.").tag(config=True)
+    notebook_timeout = Float(
+        _D.notebook_seconds, help="Seconds per notebook, wall clock and CPU. "
+                                  "Flag: --notebook-timeout.").tag(config=True)
+    memory_mib = Integer(
+        _D.memory_bytes // MiB, help="Address space per notebook, in MiB. "
+                                     "Flag: --memory.").tag(config=True)
+    output_limit = Integer(
+        _D.output_cell_bytes, help="Output kept per cell, in bytes; per notebook: 8 times "
+                                   "this. Flag: --output-limit.").tag(config=True)
+    processes = Integer(_D.processes, help="Processes and threads of the sandbox user "
+                                           "(RLIMIT_NPROC).").tag(config=True)
+    open_files = Integer(_D.open_files, help="Open files per notebook (RLIMIT_NOFILE).") \
+        .tag(config=True)
+    file_mib = Integer(_D.file_bytes // MiB, help="Largest file a notebook may write, in "
+                                                  "MiB (RLIMIT_FSIZE).").tag(config=True)
+    scratch_mib = Integer(_D.scratch_bytes // MiB, help="The notebook's scratch folder "
+                                                        "(tmpfs), in MiB.").tag(config=True)
+    jobs = Integer(
+        0, help="Submissions graded at once; 0: the CPU cores, within memory (with a Dask "
+                "scheduler: the cluster's worker threads). Flag: --jobs.").tag(config=True)
+    warm = Bool(
+        True, help="Fork each notebook's sandbox from a pre-warmed sandboxed worker; False: "
+                   "start one sandbox per notebook (slower). Flag: --no-warm.").tag(config=True)
+    dask_scheduler = Unicode(
+        "", help="Run the sandboxes on the workers of this Dask scheduler (tcp://HOST:PORT). "
+                 "Flag: --dask-scheduler.").tag(config=True)
+
+    def limits(self, config) -> Limits:
+        """The limits, with the cell timeout taken from nbgrader's Execute.timeout in
+        `config` when it is set neither here nor on the command line."""
+        cell = self.cell_timeout
+        if cell is None:
+            configured = config.get("Execute", {}).get("timeout")
+            cell = float(configured) if isinstance(configured, (int, float)) and configured \
+                else _D.cell_seconds
+        return Limits(cell_seconds=cell, notebook_seconds=self.notebook_timeout,
+                      notebook_cpu_seconds=int(self.notebook_timeout),
+                      memory_bytes=self.memory_mib * MiB, processes=self.processes,
+                      open_files=self.open_files, file_bytes=self.file_mib * MiB,
+                      scratch_bytes=self.scratch_mib * MiB,
+                      output_cell_bytes=self.output_limit,
+                      output_notebook_bytes=self.output_limit * 8)
