@@ -259,8 +259,9 @@ def feedback(args) -> int:
 
 
 def _skip_unused_imports() -> None:
-    """jsonschema imports `rfc3987_syntax` when it is installed (Jupyter's event schemas pull
-    it in), and that builds a grammar for a second at import; it only checks the "iri"
+    """A global side effect, and its one place (the `calcgrad` command only, never on
+    import): jsonschema imports `rfc3987_syntax` when it is installed (Jupyter's event
+    schemas pull it in), and that builds a large grammar at import; it only checks the "iri"
     string formats, which nbformat and nbgrader never ask for. Blocked, jsonschema leaves
     those two format checks out."""
     sys.modules.setdefault("rfc3987_syntax", None)

@@ -3,8 +3,8 @@
 Plain nbgrader runs its preprocessors through an nbconvert exporter per
 notebook (a deep copy, then the notebook written out, validated and read back)
 and its OverwriteCells, OverwriteKernelspec and SaveAutoGrades open the
-gradebook and query it once per cell: about 120 queries and half a second per
-notebook. Here:
+gradebook and query it once per cell, the largest cost of grading a notebook.
+Here:
 
 - nbgrader's own preprocessor classes run directly on the notebook, in the
   order its Autograde converter lists them (configuration included);

@@ -43,7 +43,7 @@ def unsafe_svg(svg: str) -> bool:
 
 
 def new_output(output_type: str, **fields) -> NotebookNode:
-    """`nbformat.v4.new_output` without its per-output schema check (a millisecond each, the
+    """`nbformat.v4.new_output` without its per-output schema check (the
     largest cost of rebuilding a notebook's outputs): the fields here are built to the
     schema, and the autograded notebook is validated as a whole when it is written."""
     output = NotebookNode(output_type=output_type)

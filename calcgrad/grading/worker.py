@@ -1,8 +1,7 @@
 """A pre-warmed sandboxed worker: `python -m calcgrad.grading.worker`, inside bwrap.
 
-Starting Python and importing torch, numpy, matplotlib and IPython costs about
-two seconds; running one of the course's notebooks costs tens of
-milliseconds. This process pays the imports once per sandbox, warms up by
+Starting Python and importing torch, numpy, matplotlib and IPython costs far
+more than running one of the course's notebooks. This process pays the imports once per sandbox, warms up by
 running the BLANK release notebook (what every student already has, never
 the source: a forked child inherits this memory), resets what the warm-up
 left behind, and then forks one fresh child per notebook. The child is the
