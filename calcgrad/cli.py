@@ -124,11 +124,17 @@ OVERRIDES = {"cell_timeout": "cell_timeout", "notebook_timeout": "notebook_timeo
              "dask_scheduler": "dask_scheduler"}
 
 
-def _settings(args, course):
+def autograde_settings(args, course):
     """The course's c.CalcgradAutograde settings, with the flags given on top."""
-    from calcgrad.grading.config import CalcgradAutograde
+    from traitlets import TraitError
 
-    settings = CalcgradAutograde(config=course.config)
+    from calcgrad.grading.config import CalcgradAutograde, ConfigurationError
+
+    try:
+        settings = CalcgradAutograde(config=course.config)
+    except TraitError as exc:
+        raise ConfigurationError(f"c.CalcgradAutograde in {course.root / 'nbgrader_config.py'}:"
+                                 f" {exc}") from None
     for dest, name in OVERRIDES.items():
         if getattr(args, dest) is not None:
             setattr(settings, name, getattr(args, dest))
@@ -141,7 +147,7 @@ def autograde(args) -> int:
     from calcgrad.grading.config import Course, find_course_dir
 
     course = Course.load(args.course_dir or find_course_dir())
-    settings = _settings(args, course)
+    settings = autograde_settings(args, course)
     args.dask_scheduler = settings.dask_scheduler or None
     args.jobs, args.no_warm = settings.jobs or None, not settings.warm
     limits = settings.limits(course.config)

@@ -15,7 +15,7 @@ def course_with(tmp_path, *lines: str) -> Course:
 
 def settings(course: Course, *flags: str):
     args = cli._parser().parse_args(["autograde", "a1", *flags])
-    return cli._settings(args, course)
+    return cli.autograde_settings(args, course)
 
 
 def test_the_config_file_sets_the_limits(tmp_path):
