@@ -12,7 +12,6 @@ release_feedback` picks it up.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from calcgrad import textsafe, variants
+from calcgrad.grading.files import atomic_write
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
@@ -261,7 +261,7 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
-            from calcgrad.grading.autograde import unknown_assignment
+            from calcgrad.grading.config import unknown_assignment
 
             raise unknown_assignment(gb, assignment) from None
         seen = set()
@@ -291,10 +291,7 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
                 dest = Path(course.coursedir.format_path(course.coursedir.feedback_directory,
                                                          student, assignment))
                 dest.mkdir(parents=True, exist_ok=True)
-                out = dest / f"{subnb.name}.html"
-                tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-                tmp.write_text(page, encoding="utf-8")
-                os.replace(tmp, out)
+                out = atomic_write(dest / f"{subnb.name}.html", page)
                 written.append(out)
                 # `nbgrader release_feedback` reads these two beside the HTML.
                 for name in ("timestamp.txt", "submission_secret.txt"):
