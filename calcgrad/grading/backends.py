@@ -54,6 +54,9 @@ checks.close("warm-up", student=lambda: _y.grad, expected=lambda: 2 * _y.detach(
 ]
 
 MAX_RETRIES = 2  # re-runs after a crash, each skipping the cell that crashed
+# A batch of at most this many notebooks runs each in a sandbox of its own: a warm worker
+# first runs the whole blank release, which costs more than it saves on one or two notebooks.
+COLD_BATCH = 2
 
 
 def warmup_cells(course: Course, assignment: str) -> list[dict]:
@@ -142,10 +145,13 @@ class DaskBackend(Backend):
         cluster.disconnect(self.address)
 
 
-def backend_for(options: Options, sandbox: Sandbox, log=print) -> Backend:
+def backend_for(options: Options, sandbox: Sandbox, log=print,
+                notebooks: int | None = None) -> Backend:
+    """The backend for a batch of `notebooks` notebooks (None: not known yet, or open-ended)."""
     if options.dask_scheduler:
         return DaskBackend(sandbox, options.limits, options.dask_scheduler, options.warm, log)
-    if options.warm and sandbox.enabled:
+    small = notebooks is not None and notebooks <= COLD_BATCH
+    if options.warm and sandbox.enabled and not small:
         return WarmBackend(sandbox, options.limits, log)
     return ColdBackend(sandbox, options.limits, log)
 
