@@ -4,8 +4,9 @@
 `db_url`, its folders, its excluded students); `find_course_dir` finds that file
 from any folder inside the course. `CalcgradAutograde` holds the limits and
 options of `calcgrad autograde`, configured there the nbgrader way
-(`c.CalcgradAutograde.memory_mib = 4096`); its command-line flags override them. Nothing here grades: this module sits below
-every other part of the engine, so each of them may import it.
+(`c.CalcgradAutograde.memory_mib = 4096`); its command-line flags override them.
+Nothing here grades: this module sits below every other part of the engine, so
+each of them may import it.
 """
 
 from __future__ import annotations
