@@ -261,6 +261,9 @@ class Options:
     warm: bool = True
     # Run the sandboxes on a Dask cluster's workers instead of here (cluster.py).
     dask_scheduler: str | None = None
+    # Keep the warm workers (and, as root, their slots) after run() until close_workers():
+    # `calcgrad serve` grades each new submission with workers already warm.
+    keep_workers: bool = False
 
 
 class Grader:
@@ -281,6 +284,7 @@ class Grader:
         # Per notebook and variant signature: the checks' expected values (calcgrad.variants).
         self._expected: dict[tuple, dict] = {}
         self.variants_enabled = variants.enabled_in(course.config)
+        self._held_leases: list[tuple[int, int]] | None = None  # Options.keep_workers
 
     # -- checks before anything is graded
     def check(self) -> list[str]:
@@ -496,12 +500,31 @@ class Grader:
             raise
         return leases
 
+    def warm_up(self) -> None:
+        """With Options.keep_workers: start (or restart) every slot's warm worker now, in
+        the calling thread. bwrap's --die-with-parent follows the thread that started the
+        sandbox, not the process: a worker started by run()'s pool threads dies when run()
+        returns, so a long-lived caller (`calcgrad serve`) calls this before each run()."""
+        if not self.options.keep_workers or self.options.dask_scheduler:
+            return
+        if self.steps is None:
+            self.check()
+        self._warmup = self.warmup_cells()
+        if self._held_leases is None:
+            self._held_leases = self._claim_slots(max(1, self.options.jobs))
+        slots = [n for n, _ in self._held_leases] or list(range(max(1, self.options.jobs)))
+        for slot in slots:
+            self._worker(slot)
+
     def close_workers(self) -> None:
         with self._workers_lock:
             workers = [w for w in self._workers.values() if w is not None]
             self._workers.clear()
         for worker in workers:
             worker.close()
+        for _, lock in self._held_leases or ():
+            os.close(lock)
+        self._held_leases = None
         if self.options.dask_scheduler:
             from calcgrad.grading import cluster
 
@@ -765,7 +788,12 @@ class Grader:
         students = self.options.students or self.course.students(self.options.assignment)
         rows: list[Row] = []
         slots = list(range(max(1, self.options.jobs)))
-        leases = self._claim_slots(len(slots))
+        if self.options.keep_workers:
+            if self._held_leases is None:
+                self._held_leases = self._claim_slots(len(slots))
+            leases = self._held_leases
+        else:
+            leases = self._claim_slots(len(slots))
         if leases:
             slots = [number for number, _ in leases]
         lock = threading.Lock()
@@ -824,11 +852,12 @@ class Grader:
             raise
         finally:
             threads.shutdown(wait=True, cancel_futures=True)
-            self.close_workers()
+            if not self.options.keep_workers:
+                self.close_workers()
+                for _, lock in leases:
+                    os.close(lock)
             self.gb.close()
             self.gb = None
-            for _, lock in leases:
-                os.close(lock)
         return rows
 
     def _complete(self, student: str, jobs: list[NotebookJob], on_row) -> Row:
