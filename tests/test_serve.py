@@ -5,8 +5,9 @@ One throwaway course and exchange; the service is started three times:
 - A: dan submitted while it was down; ada submits; ben submits twice in quick succession;
   eve submits a hostile notebook next to fay's honest one; then SIGTERM.
 - B: cal submits a notebook that runs for seconds; the service is SIGKILLed mid-grade.
-- C: with `show = "hidden_counted"` and a 10-minute rate limit in nbgrader_config.py: cal
-  is graded at start; gil submits twice, and the second feedback is held; then SIGINT.
+- C: with `show = "hidden_counted"`, a 10-minute rate limit and nbgrader's "zero" late
+  penalty in nbgrader_config.py: cal is graded at start; gil submits twice, and the second
+  feedback is held; the due date passes and hal submits late; then SIGINT.
 A and C run under tests/descendants.py, which reports any process they leave behind.
 """
 
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -188,18 +190,31 @@ def served(tmp_path_factory):
     # -- C: settings
     with open(root / "nbgrader_config.py", "a") as fh:
         fh.write('c.CalcgradServe.show = "hidden_counted"\n'
-                 "c.CalcgradServe.min_interval_minutes = 10\n")
+                 "c.CalcgradServe.min_interval_minutes = 10\n"
+                 'c.LateSubmissionPlugin.penalty_method = "zero"\n')
     c = Serving(root, "C")
     c.wait_for("graded cal after the kill", lambda: graded_attempt(root, "cal") == out["cal"])
     out["gil_first"] = cls.submit("gil", cls.partial("gil"))
     c.wait_for("graded gil", lambda: graded_attempt(root, "gil") == out["gil_first"])
     out["gil"] = cls.submit("gil", cls.completed("gil"))
     c.wait_for("graded gil again", lambda: graded_attempt(root, "gil") == out["gil"])
+    # The due date passes: a late submission gets nbgrader's late penalty, and feedback
+    # shows every check again.
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
+        gb.update_or_create_assignment(A, duedate=datetime(2020, 1, 1))
+    out["hal"] = cls.submit("hal", cls.completed("hal"))
+    c.wait_for("graded hal", lambda: graded_attempt(root, "hal") == out["hal"])
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
+        sub = gb.find_submission(A, "hal")
+        out["hal_late"] = (sub.score, sub.late_submission_penalty)
     url = c.status_url()
     out["status"] = json.loads(urllib.request.urlopen(url + "status.json", timeout=30).read())
     out["status_page"] = urllib.request.urlopen(url, timeout=30).read().decode()
     out["feedback"]["cal"] = cls.fetch_feedback("cal")
     out["feedback"]["gil"] = cls.fetch_feedback("gil")
+    out["feedback"]["hal"] = cls.fetch_feedback("hal")
     out["C_log"] = c.log()
     out["C_stop"] = c.stop(signal.SIGINT)
     out["grades"] = course.grades(root, A)
@@ -266,6 +281,15 @@ def test_hidden_checks_only_counted_before_the_due_date(served):
     _, out = served
     html = out["feedback"]["cal"][-1].read_text()
     assert re.search(r"hidden checks: \d+ of \d+ passed", html)
+
+
+def test_late_submission_gets_nbgraders_penalty_and_full_feedback(served):
+    _, out = served
+    score, penalty = out["hal_late"]
+    assert score == pytest.approx(full_marks()) and penalty == pytest.approx(score)  # "zero"
+    html = out["feedback"]["hal"][-1].read_text()
+    assert "late penalty" in html
+    assert not re.search(r"hidden checks: \d+ of \d+ passed", html)  # after the due date
 
 
 def test_rate_limit_holds_feedback_but_grades(served):
