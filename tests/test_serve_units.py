@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from calcgrad.serve import exchange, status, visibility
 from calcgrad.serve.journal import Journal
@@ -80,6 +81,18 @@ def test_collect_replaces_the_previous_attempt_and_keeps_every_attempt(tmp_path)
     assert sorted(p.name for p in dest.parent.iterdir()) == ["ps1"]  # no temporary folders
 
 
+def test_a_submission_with_a_symbolic_link_is_not_collected(tmp_path):
+    course = _Course(tmp_path).course
+    inbound = exchange.Inbound(course, logging.getLogger("t"))
+    name = "eve+ps1+2026-12-01 10:00:00.000001 UTC+aaaa"
+    _attempt(inbound.folder, name)
+    (tmp_path / "gradebook-secret.txt").write_text("answers")
+    (inbound.folder / name / "notes.txt").symlink_to(tmp_path / "gradebook-secret.txt")
+    with pytest.raises(RuntimeError, match="symbolic link"):
+        inbound.collect(exchange.Attempt("eve", "ps1", name, ""))
+    assert not course.submitted("eve", "ps1").exists()
+
+
 def _nb_with_checks() -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell("check(...)")
     cell.metadata["calcgrad"] = {"tamper_proof": True, "checks": [
@@ -133,3 +146,17 @@ def test_status_page_over_http_shows_figures_and_inert_names():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_serve_refuses_a_course_with_nothing_to_serve(tmp_path):
+    import subprocess
+    import sys
+
+    from calcgrad import course
+
+    root = course.new_course(tmp_path / "course", (course.ASSIGNMENTS[0],))  # no gradebook
+    for extra in ([], ["--assignment", course.ASSIGNMENTS[0]]):
+        proc = subprocess.run([sys.executable, "-m", "calcgrad", "serve", "--course-dir",
+                               str(root), *extra], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2, proc.stderr
+        assert "calcgrad serve: error:" in proc.stderr

@@ -9,7 +9,8 @@ already imported torch.
 
 from __future__ import annotations
 
-from calcgrad.grading.autograde import Course, Grader, Options, find_course_dir  # noqa: F401
+from calcgrad.grading.autograde import (  # noqa: F401 - re-exported for calcgrad.serve
+    ConfigurationError, Course, Grader, Options, find_course_dir)
 from calcgrad.grading.feedback import write_feedback
 from calcgrad.grading.limits import Limits
 

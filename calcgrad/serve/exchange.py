@@ -64,6 +64,18 @@ def parse_name(name: str) -> tuple[str, str, str] | None:
     return None
 
 
+def _symlinks(folder: Path) -> list[str]:
+    """Symbolic links at or under `folder` (inbound/ is writable by every student)."""
+    if folder.is_symlink():
+        return [folder.name]
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            if os.path.islink(os.path.join(dirpath, name)):
+                found.append(os.path.relpath(os.path.join(dirpath, name), folder))
+    return found
+
+
 class Inbound:
     """nbgrader's exchange inbound folder of one course."""
 
@@ -116,6 +128,11 @@ class Inbound:
 
     def collect(self, attempt: Attempt) -> None:
         """Copy the attempt into submitted/, replacing what is there (the latest wins)."""
+        src = self.folder / attempt.name
+        links = _symlinks(src)
+        if links:  # the grader would read whatever they point at (another student's work...)
+            raise RuntimeError(f"not collected: symbolic link(s) in the submission: "
+                               f"{', '.join(links[:3])}")
         collector = _exchange(self.config, "Collect", attempt.student, attempt.assignment,
                               self.log)
         dest = Path(self.course.submitted(attempt.student, attempt.assignment))
@@ -125,7 +142,7 @@ class Inbound:
         for leftover in (fresh, old):
             if leftover.exists():
                 shutil.rmtree(leftover)
-        collector.do_copy(str(self.folder / attempt.name), str(fresh))
+        collector.do_copy(str(src), str(fresh))
         if dest.exists():
             os.replace(dest, old)
         os.replace(fresh, dest)

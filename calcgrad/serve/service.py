@@ -26,7 +26,7 @@ from datetime import UTC
 
 from calcgrad import textsafe
 from calcgrad.serve import exchange, visibility
-from calcgrad.serve.engine import AssignmentEngine
+from calcgrad.serve.engine import AssignmentEngine, ConfigurationError
 from calcgrad.serve.journal import Journal, key
 from calcgrad.serve.settings import load as load_settings
 from calcgrad.serve.status import Stats, serve_status
@@ -55,6 +55,7 @@ class Service:
         self.nblog = logging.getLogger("calcgrad.serve")
         inbound = exchange.Inbound(course, self.nblog)
         self.source = inbound if inbound.exists() else exchange.Submitted(course, self.nblog)
+        self.named = bool(assignments)  # --assignment given: each one must be servable
         self.assignments = set(assignments or course.sources())
         self.journal = Journal.in_course(course.root)
         self.stats = Stats()
@@ -71,7 +72,17 @@ class Service:
     # -- life cycle
     def start(self) -> None:
         for assignment in sorted(self.assignments):
-            self.engine(assignment).check()  # a configuration error stops here, not later
+            try:
+                self.engine(assignment).check()  # a configuration error stops here
+            except ConfigurationError as exc:
+                if self.named:
+                    raise
+                self.log(f"calcgrad serve: not serving {assignment}: {exc}")
+                self.assignments.discard(assignment)
+                self.engines.pop(assignment).close()
+        if not self.assignments:
+            raise ConfigurationError("no assignment to serve (none in source/ is in the "
+                                     "gradebook: run `nbgrader generate_assignment` first)")
         if not self.source.exists():
             raise exchange_missing(self.source)
         only = exchange.SECRET if isinstance(self.source, exchange.Inbound) else None
@@ -245,9 +256,7 @@ class Service:
         self.stats.set_held(self.journal.held)
 
 
-def exchange_missing(source) -> RuntimeError:
-    from calcgrad.grading.autograde import ConfigurationError
 
+def exchange_missing(source) -> ConfigurationError:
     return ConfigurationError(f"nothing to watch: {source.watched} does not exist (no "
                               "exchange inbound for this course, and no submitted/ folder)")
-
