@@ -72,7 +72,7 @@ def burst(exchange: Path, n: int) -> dict[str, tuple[float, str]]:
 def page_of(exchange: Path, secret: str) -> Path:
     from nbgrader.utils import notebook_hash
 
-    return exchange / COURSE_ID / "feedback" / f"{notebook_hash(secret, ASSIGNMENT)}.html"
+    return exchange / COURSE_ID / "feedback" / f"{notebook_hash(secret=secret, notebook_id=ASSIGNMENT)}.html"
 
 
 def wait_pages(exchange: Path, submitted: dict, proc=None) -> dict[str, float]:
