@@ -509,6 +509,7 @@ class Grader:
             return
         if self.steps is None:
             self.check()
+        trusted.namespace()  # the trusted side's imports (torch), before the first verdict
         self._warmup = self.warmup_cells()
         if self._held_leases is None:
             self._held_leases = self._claim_slots(max(1, self.options.jobs))
