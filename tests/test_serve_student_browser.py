@@ -70,6 +70,7 @@ def test_student_submits_in_lab_and_reads_feedback(tmp_path):
             text = view.inner_text("body")
             assert f"Feedback for {STUDENT}" in text
             assert "\u2714" in text and "Checks" in text  # verdicts, per exercise
+            assert "hidden check 1" in text and "at hidden points" not in text  # no inputs
             html = view.content()
             assert "HIDDEN TESTS" not in html and "check_" not in html  # no test source
             if os.environ.get("CALCGRAD_SCREENSHOTS") == "1":

@@ -98,12 +98,15 @@ def _nb_with_checks() -> nbformat.NotebookNode:
     cell.metadata["calcgrad"] = {"tamper_proof": True, "checks": [
         {"name": "shown", "passed": True, "message": ""},
         {"name": "secret1", "passed": False, "hidden": True, "message": "x=3.5 gives 7"},
-        {"name": "secret2", "passed": True, "hidden": True, "message": ""}]}
+        {"name": "f(x, -2.5) at hidden points", "passed": True, "hidden": True,
+         "message": ""}]}
     return nbformat.v4.new_notebook(cells=[cell])
 
 
 def test_show_settings_change_only_hidden_checks():
-    assert visibility.adjuster("all") is None
+    every = visibility.adjuster("all")(_nb_with_checks())
+    assert [c["name"] for c in every.cells[0].metadata["calcgrad"]["checks"]] == \
+        ["shown", "hidden check 1", "hidden check 2"]  # "secret1" holds a digit
     counted = visibility.adjuster("hidden_counted")(_nb_with_checks())
     checks = counted.cells[0].metadata["calcgrad"]["checks"]
     assert [c["name"] for c in checks] == ["shown", "hidden checks: 1 of 2 passed"]
