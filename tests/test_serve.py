@@ -153,7 +153,7 @@ class Class:
 
 
 def slow(nb):
-    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(12)"))
+    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(8)"))
     return nb
 
 
@@ -183,7 +183,7 @@ def served(tmp_path_factory):
     out["cal"] = cls.submit("cal", slow(cls.completed("cal")))
     b = Serving(root, "B", tracked=False)
     b.wait_for("collected cal", lambda: (root / "submitted" / "cal" / A / f"{A}.ipynb").exists())
-    time.sleep(1.0)  # inside the 12 s the notebook sleeps
+    time.sleep(1.0)  # inside the 8 s the notebook sleeps
     b.stop(signal.SIGKILL)
     out["cal_after_kill"] = graded_attempt(root, "cal")
 

@@ -163,3 +163,22 @@ def test_serve_refuses_a_course_with_nothing_to_serve(tmp_path):
                                str(root), *extra], capture_output=True, text=True, timeout=300)
         assert proc.returncode == 2, proc.stderr
         assert "calcgrad serve: error:" in proc.stderr
+
+
+def test_without_an_exchange_submitted_folders_are_the_submissions(tmp_path):
+    import os
+
+    course = _Course(tmp_path).course  # its exchange folder does not exist
+    source = exchange.Submitted(course, logging.getLogger("t"))
+    folder = course.submitted("ada", "ps1")
+    folder.mkdir(parents=True)
+    (folder / "ps1.ipynb").write_text("{}")
+    (folder / "timestamp.txt").write_text("2026-12-01 10:00:00 UTC")
+    first = source.latest({"ps1"})[("ada", "ps1")]
+    assert first.timestamp == "2026-12-01 10:00:00 UTC"
+    assert source.latest({"ps1"})[("ada", "ps1")] == first  # unchanged folder, same attempt
+    (folder / "ps1.ipynb").write_text('{"cells": []}')  # the instructor copies a new one in
+    os.utime(folder / "ps1.ipynb", ns=(1, 1))
+    assert source.latest({"ps1"})[("ada", "ps1")].name != first.name
+    assert source.latest({"ps2"}) == {}
+    assert source.attempt_of(folder / "ps1.ipynb") == ("ada", "ps1")
