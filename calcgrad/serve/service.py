@@ -195,6 +195,8 @@ class Service:
                 self.stats.error(f"{assignment}/{attempt.student}", f"not collected: {exc}")
                 self.log(f"calcgrad serve: {attempt.student} {assignment}: not collected "
                          f"({exc})")
+                # Done with this attempt (nothing to grade): the next one is looked at anew.
+                self.journal.done(assignment, attempt.student, attempt.name, None, None)
                 continue
             collected.append(attempt.student)
         if not collected:
