@@ -29,7 +29,7 @@ nbval: setup
 	$(BIN)/pytest -q --nbval-lax source
 
 test: setup lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests
 	$(MAKE) --no-print-directory nbval
 
 # plain `nbgrader autograde` vs `calcgrad autograde` on the same class of N honest
