@@ -103,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("report", add_help=False,
                    help="HTML + PNG report of a graded assignment, from the gradebook "
                         "(calcgrad report --help)")
+    # Listed for --help; main() hands `serve ...` to calcgrad.serve.cli.
+    sub.add_parser("serve", add_help=False,
+                   help="grade each submission as it arrives and release its feedback "
+                        "(calcgrad serve --help)")
     # Listed for --help; main() hands `variants ...` to calcgrad.variants_table.
     sub.add_parser("variants", add_help=False,
                    help="CSV of every student's variant (calcgrad variants --help)")
@@ -287,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         from calcgrad.report import main as report_main
 
         return report_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from calcgrad.serve.cli import main as serve_main
+
+        return serve_main(argv[1:])
     if argv[:1] == ["variants"]:
         from calcgrad.variants_table import main as variants_main
 

@@ -71,6 +71,7 @@ class Grader:
         self.backend = backends.backend_for(options, self.sandbox, log)
         self.judge = Judge(course.config, options.assignment, options.limits, enabled)
         self.writer = GradebookWriter(course, options.assignment)
+        self._held_leases: list[tuple[int, int]] | None = None  # Options.keep_workers
 
     # -- checks before anything is graded
     def check(self) -> list[str]:
@@ -100,8 +101,27 @@ class Grader:
         self.judge.fill_outputs(nbjob)
         self.writer.save(nbjob)
 
+    def warm_up(self) -> None:
+        """With Options.keep_workers: start (or restart) every slot's warm worker now, in
+        the calling thread. bwrap's --die-with-parent follows the thread that started the
+        sandbox, not the process: a worker started by run()'s pool threads dies when run()
+        returns, so a long-lived caller (`calcgrad serve`) calls this before each run()."""
+        if not self.options.keep_workers or not isinstance(self.backend, backends.WarmBackend):
+            return
+        if self.jobs.steps is None:
+            self.check()
+        trusted.namespace()  # the trusted side's imports (torch), before the first verdict
+        self.backend.warmup = backends.warmup_cells(self.course, self.options.assignment)
+        if self._held_leases is None:
+            self._held_leases = self._claim_slots(max(1, self.options.jobs))
+        slots = [n for n, _ in self._held_leases] or list(range(max(1, self.options.jobs)))
+        self.backend.warm(slots)
+
     def close_workers(self) -> None:
         self.backend.close()
+        for _, lock in self._held_leases or ():
+            os.close(lock)
+        self._held_leases = None
 
     # -- the batch
     def _claim_slots(self, n: int) -> list[tuple[int, int]]:
@@ -129,7 +149,12 @@ class Grader:
         self.backend.warmup = backends.warmup_cells(self.course, self.options.assignment)
         rows: list[Row] = []
         slots = list(range(max(1, self.options.jobs)))
-        leases = self._claim_slots(len(slots))
+        if self.options.keep_workers:
+            if self._held_leases is None:
+                self._held_leases = self._claim_slots(len(slots))
+            leases = self._held_leases
+        else:
+            leases = self._claim_slots(len(slots))
         if leases:
             slots = [number for number, _ in leases]
         lock = threading.Lock()
@@ -187,11 +212,12 @@ class Grader:
             raise
         finally:
             threads.shutdown(wait=True, cancel_futures=True)
-            self.close_workers()
+            if not self.options.keep_workers:
+                self.close_workers()
+                for _, lock in leases:
+                    os.close(lock)
             self.writer.gb.close()
             self.writer.gb = None
-            for _, lock in leases:
-                os.close(lock)
         return rows
 
     def _complete(self, student: str, jobs: list[NotebookJob], on_row) -> Row:

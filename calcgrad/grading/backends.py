@@ -119,6 +119,15 @@ class WarmBackend(Backend):
             self.log(note)
         return result
 
+    def warm(self, slots: list[int]) -> None:
+        """Start (or restart) these slots' warm workers now, in the calling thread."""
+        for number in slots:
+            with self._lock:
+                warm = self._slots.setdefault(number, pool.WarmSlot(number))
+            _, note = warm._warm_worker(self.sandbox, self.limits, self.warmup)
+            if note:
+                self.log(note)
+
     def close(self) -> None:
         with self._lock:
             slots = list(self._slots.values())

@@ -135,6 +135,9 @@ class Options:
     warm: bool = True
     # Run the sandboxes on a Dask cluster's workers instead of here (cluster.py).
     dask_scheduler: str | None = None
+    # Keep the warm workers (and, as root, their slots) after run() until close_workers():
+    # `calcgrad serve` grades each new submission with workers already warm.
+    keep_workers: bool = False
 
 
 _D = Limits()

@@ -249,9 +249,11 @@ def _pending(grade) -> bool:
 
 
 def write_feedback(course, assignment: str, students: list[str] | None = None,
-                   skipped: list | None = None) -> list[Path]:
+                   skipped: list | None = None, adjust=None) -> list[Path]:
     """Write feedback for every autograded submission of an assignment; returns the files.
-    `skipped`, when given, receives (student, notebook, why) for each page not written."""
+    `skipped`, when given, receives (student, notebook, why) for each page not written;
+    `adjust`, when given, changes each autograded notebook (read-only copy) before it is
+    rendered (`calcgrad serve` leaves hidden checks out before the due date)."""
     from nbgrader.api import MissingEntry
 
     written = []
@@ -277,6 +279,8 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
                                                          "(run calcgrad autograde first)"))
                     continue
                 nb = nbformat.read(path, as_version=4)
+                if adjust is not None:
+                    nb = adjust(nb)
                 grades = {g.name: (None if _pending(g) else g.score, g.max_score)
                           for g in subnb.grades}
                 pending = sum(g.max_score for g in subnb.grades if _pending(g))
