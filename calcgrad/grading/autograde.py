@@ -143,9 +143,10 @@ class Grader:
         # The trusted side's imports (torch, matplotlib) while the warm workers start.
         threading.Thread(target=trusted.namespace, daemon=True).start()
         students = self.options.students or self.course.students(self.options.assignment)
-        self.backend.close()  # nothing started yet: the backend for this batch's size
-        self.backend = backends.backend_for(self.options, self.sandbox, self.log,
-                                            notebooks=len(students) * len(names))
+        if not self.options.keep_workers:  # one batch, nothing started yet: sized for it
+            self.backend.close()
+            self.backend = backends.backend_for(self.options, self.sandbox, self.log,
+                                                notebooks=len(students) * len(names))
         self.backend.warmup = backends.warmup_cells(self.course, self.options.assignment)
         rows: list[Row] = []
         slots = list(range(max(1, self.options.jobs)))
