@@ -57,6 +57,41 @@ def zero_slope(got: Any) -> bool | str:
     return True
 
 
+def _slope(f: Callable, x: Any) -> Any:
+    import torch
+
+    x = torch.as_tensor(x, dtype=torch.float64).detach().clone().requires_grad_(True)
+    f(x).sum().backward()
+    return x.grad
+
+
+def flat_point_of(f: Callable, interval: Sequence[float], rtol: float = 1e-12) -> Callable:
+    """Exercise 5: `got` is flat_point, a number in `interval` where the given function `f`
+    (the student's own f5) has slope 0: |f'(flat_point)| at most `rtol` times the largest
+    |f'| on the interval. f' is taken by autograd here, on the given f: this judges a point,
+    it does not find one. A root of a difference quotient is off by about 1e-10 and fails."""
+    low, high = float(interval[0]), float(interval[1])
+
+    def predicate(got: Any) -> bool | str:
+        import torch
+
+        x0 = float(got)
+        if not math.isfinite(x0) or not low < x0 < high:
+            return (f"flat_point = {x0!r} is not in the interval ({low:g}, {high:g}) where your "
+                    "f5 has its flat point")
+        grid = torch.linspace(low, high, 201, dtype=torch.float64)[1:-1]
+        largest = float(_slope(f, grid).abs().max())
+        slope = float(_slope(f, torch.tensor([x0], dtype=torch.float64))[0])
+        if abs(slope) <= rtol * largest:
+            return True
+        return (f"the slope of your f5 at flat_point = {x0!r} is about {slope:.3g}, not 0 "
+                f"(to {-math.log10(rtol):.0f} digits of its largest slope on the interval, "
+                f"{largest:.3g}): solve f5'(x) = 0 exactly, with the formula you worked out "
+                "by hand (a numerical root gets only about 10 digits)")
+
+    return predicate
+
+
 def plot_shows(curve: Callable[[np.ndarray], np.ndarray], line: Sequence[float],
                through: float, avoid: float, min_points: int) -> Callable[[dict], Any]:
     """Exercise 6c: the figure has a curve of `curve` (at least `min_points` points) on a
