@@ -209,7 +209,7 @@ def test_validate_uses_the_students_own_functions(lab):
     for folder, mine in (("own", numbers), ("classmate", classmate)):
         target = lab.server.root / folder / "ps1_calculus" / "ps1_calculus.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(samples._student(samples.own_answers(mine), {}), target)
+        nbformat.write(samples._student(samples.own_answers(mine), samples.WRITTEN), target)
     path = "own/ps1_calculus/ps1_calculus.ipynb"
     state = lab.open(path)
     try:
