@@ -9,7 +9,8 @@ Family 0 of every pool is the function the problem set was written with (variant
 Each family is sound where the checks use it (tests/test_variants_ps1.py): no singularity at
 the points the checks use (only the pole at 0 that Exercise 6's plot must avoid), the same
 number of chain-rule paths in Exercise 9 (three per partial), one flat point in Exercise 5's
-interval, an increasing function in Exercise 10 whose inverse the bisection brackets, comparable sizes of the numbers.
+interval, an increasing function in Exercise 10 whose inverse the bisection brackets,
+comparable sizes of the numbers.
 
 Nothing here computes an answer: a family gives its function (as the notebook states it);
 the derivatives and the flat points are the students' work, and the model answers per
@@ -126,8 +127,9 @@ EX10 = (
 
 
 def inverse(f: Callable, y, steps: int = 100):
-    """The x with f(x) = y for an increasing f whose root lies in [-(|y| + 1), |y| + 1], by bisection (what the
-    notebook's given `f10_inverse` does; the trusted side's copy for the hidden checks)."""
+    """The x with f(x) = y, by bisection, for an increasing f whose root lies in
+    [-(|y| + 1), |y| + 1]: what the notebook's given `f10_inverse` does (the trusted side's
+    copy, for the hidden checks)."""
     torch = _torch()
     y = torch.as_tensor(y, dtype=torch.float64)
     low, high = -(y.abs() + 1), y.abs() + 1

@@ -7,7 +7,7 @@ Writes, into --out (default: reports/ASSIGNMENT/ in the course folder):
                            status counts, a table of every student
   score_distribution.png   histogram of the students' total scores
   pass_rate.png            share of students with full marks on each autograded cell
-  scores.csv               one row per student: their variant, status, total, and the score of every graded cell
+  scores.csv               one row per student: variant, status, total, the score of every graded cell
   report.json              every number above, for scripts and tests
 
 Where the numbers come from:

@@ -256,7 +256,8 @@ HONEST = [
      _def("d_x_to_the_x", "x", "return torch.pow(x, x) * (1 + x.log())")),
     ("ex5_flat_tests", "ex5_flat_solution", FLAT.format(x0="1 / 2")),
     ("ex5_flat_tests", "ex5_flat_solution", FLAT.format(x0="math.log(math.e) / 2")),
-    ("ex5_flat_tests", "ex5_flat_solution", "a, b = 1.0, 2.0  # f5' = (a - b x) e^(-bx)\nflat_point = a / b\n"),
+    ("ex5_flat_tests", "ex5_flat_solution",
+     "a, b = 1.0, 2.0  # f5' = (a - b x) e^(-bx)\nflat_point = a / b\n"),
     ("ex6_derivative_tests", "ex6_tangent_solution",
      _def("df6", "x", "return 3 * x * x + x ** -2") + "\n\n"
      + _def("tangent_line", "f, df, x0", "slope = df(x0)\nreturn slope, f(x0) - slope * x0")),

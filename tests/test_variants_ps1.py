@@ -11,7 +11,6 @@ import random
 import sys
 
 import matplotlib
-import nbformat
 import pytest
 import torch
 

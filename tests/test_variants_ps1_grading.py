@@ -16,21 +16,12 @@ from calcgrad import course, variants
 from calcgrad.course import REPO
 
 sys.path.insert(0, str(REPO))
-from tools import build_ps1_examples as samples  # noqa: E402
+from tools import build_ps1_examples as samples
+from test_variants_grading import _claims_to_be
 
 FULL = 31  # the points checked automatically
 # The points of each exercise with variants (its test cells).
 POINTS = {"ex5": 2, "ex6": 1 + 2, "ex7": 2, "ex9": 3, "ex10": 2}
-
-
-def _claims_to_be(nb: nbformat.NotebookNode, friend: str) -> nbformat.NotebookNode:
-    """The notebook with a cell, right after the setup cell, that says it is `friend`'s."""
-    nb = nbformat.from_dict(nb)
-    at = next(i for i, c in enumerate(nb.cells)
-              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup")
-    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(
-        f"import os\nos.environ[{variants.ID_VARIABLE!r}] = {friend!r}"))
-    return nb
 
 
 def copy_score(student: str, of: str) -> int:

@@ -15,6 +15,7 @@ per-student variants (issue 14) can later be generated from it.
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -24,7 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calcgrad import checks, methods, ps1_functions, ps1_predicates, variants  # noqa: E402
+from calcgrad import checks, methods, ps1_functions, variants  # noqa: E402
 from tools import ps1_models as models  # noqa: E402
 from tools.nbauthor import answer, code, md, notebook, readonly, save, solution, tests  # noqa: E402
 
@@ -281,6 +282,18 @@ def by_variant(values: list, col: int = 4) -> str:
     pad = " " * (col + 1)
     items = [f"{k}: {lit(v, col + 1 + len(str(k)) + 2)}" for k, v in enumerate(values)]
     return "{" + (",\n" + pad).join(items) + "}"
+
+
+def wrong_by_variant(wrongs: list) -> str:
+    """{k: {hint: <literal>}} for every variant: the values of known mistakes (a check's
+    `wrong=`), as literal text; a value is a tensor or literal text already."""
+    def value(v) -> str:
+        return v if isinstance(v, str) else lit(v, 24)
+
+    return "{" + ",\n                 ".join(
+        f"{k}: {{" + ",\n                     ".join(f"{json.dumps(t)}:\n                        {value(v)}"
+                                                    for t, v in w.items()) + "}"
+        for k, w in enumerate(wrongs)) + "}"
 
 
 def variant_import(name: str) -> str:
@@ -754,13 +767,8 @@ Use the derivative `df` you are given (checked to 12 digits).
     wrong0 = {"a sign error in the derivative of the second term": 3 * x**2 - 1 / x**2,
               "you differentiated only the first term": 3 * x**2,
               "you returned f(x) itself, not its derivative": x**3 - 1 / x}
-    wrongs = [{text: lit(v, 24) for text, v in wrong0.items()}] + [
-        {"you returned f(x) itself, not its derivative": lit(REFS[k]["f6"](x), 24)}
-        for k in VARIANTS if k]
-    wrong_text = "{" + ",\n                 ".join(
-        f"{k}: {{" + ",\n                     ".join(f"{t!r}:\n                        {v}"
-                                                    for t, v in w.items()) + "}"
-        for k, w in enumerate(wrongs)) + "}"
+    wrong_text = wrong_by_variant([wrong0] + [
+        {"you returned f(x) itself, not its derivative": REFS[k]["f6"](x)} for k in VARIANTS if k])
     cells.append(tests(f'''
 # checks df6, the derivative of your f6, at five points (float64, 13 digits), and that it is
 # worked out by hand
@@ -840,18 +848,12 @@ Return a tensor of shape `(2,)`: $\left[\frac{\partial f_7}{\partial x_1}, \frac
     terms = torch.stack([3 * pts[:, 0] ** 2, 5 * torch.exp(pts[:, 1])], dim=1)
     no5 = torch.stack([6 * pts[:, 0], torch.exp(pts[:, 1])], dim=1)
     power = torch.stack([6 * pts[:, 0], 5 * pts[:, 1] * torch.exp(pts[:, 1] - 1)], dim=1)
-    swapped = [lit(w.flip(1), 24) for w in wants]
-    wrong_text = "{" + ",\n                 ".join(
-        [f'''0: {{"you returned the two terms of f, not their derivatives":
-                        {lit(terms, 24)},
-                    "a factor is missing in the second entry":
-                        {lit(no5, 24)},
-                    "you applied the power rule to an exponential":
-                        {lit(power, 24)},
-                    "the two entries are swapped":
-                        {swapped[0]}}}'''] +
-        [f'''{k}: {{"the two entries are swapped":
-                        {swapped[k]}}}''' for k in VARIANTS if k]) + "}"
+    wrong_text = wrong_by_variant([
+        {"you returned the two terms of f, not their derivatives": terms,
+         "a factor is missing in the second entry": no5,
+         "you applied the power rule to an exponential": power,
+         "the two entries are swapped": wants[0].flip(1)}] + [
+        {"the two entries are swapped": wants[k].flip(1)} for k in VARIANTS if k])
     cells.append(tests(f'''
 # checks grad_f7, the gradient of your f7, at five points (float64, 13 digits), and that it is
 # worked out by hand
@@ -973,10 +975,7 @@ Your function computes the derivatives only; it never evaluates $u$ itself, so i
             "the chain rule combines the paths through x, y and z; you multiplied them":
                 torch.stack([pa[0] * pa[1] * pa[2], pb[0] * pb[1] * pb[2]]),
             "you returned (du/db, du/da): the pair is (du/da, du/db)": want.flip(0)})
-    wrong_text = "{" + ",\n                 ".join(
-        f"{k}: {{" + ",\n                     ".join(f"{t!r}:\n                        {lit(v, 24)}"
-                                                    for t, v in w.items()) + "}"
-        for k, w in enumerate(wrongs)) + "}"
+    wrong_text = wrong_by_variant(wrongs)
     forbid = {k: ps1_functions.EX9_FORBID[k] for k in VARIANTS}
     cells.append(tests(f'''
 # checks chain_rule_ex9 for your u at five points (a, b) (float64, 13 digits), and that it is
@@ -1024,10 +1023,7 @@ Write `d_f10_inverse(y)`, the derivative of $f_{10}^{-1}$ at `y` (elementwise), 
                        "the reciprocal is missing: recheck your derivation (10b)": slope,
                        "a sign error: f is increasing, and so is its inverse": -1 / slope})
         assert torch.allclose(xs, ps1_functions.inverse(ref["f10"], y), rtol=0, atol=0)
-    wrong_text = "{" + ",\n                 ".join(
-        f"{k}: {{" + ",\n                     ".join(f"{t!r}:\n                        {lit(v, 24)}"
-                                                    for t, v in w.items()) + "}"
-        for k, w in enumerate(wrongs)) + "}"
+    wrong_text = wrong_by_variant(wrongs)
     cells.append(tests(f'''
 # checks d_f10_inverse for your f10 at six points (float64, 13 digits), and that it uses the
 # formula with f10_inverse
