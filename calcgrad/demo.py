@@ -106,7 +106,9 @@ def run(root: Path) -> int:
             mine.setdefault(row["student"], []).append(
                 f"{row['exercise']} {row['variant']}: {shown}")
         for student, parts in mine.items():
-            print(f"  {student:<8} {assignment}: " + "; ".join(parts))
+            head = f"  {student:<8} {assignment}  "
+            for i, part in enumerate(parts):
+                print((head if i == 0 else " " * len(head)) + part)
     for error in errors:
         print(f"error: {error}")
     print(f"\nCourse folder: {root}")
