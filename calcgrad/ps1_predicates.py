@@ -18,44 +18,6 @@ from typing import Any
 
 import numpy as np
 
-# Exercise 5: where flat_function is sampled, as offsets from flat_point.
-FLAT_STEP = 1e-5
-FLAT_NEARBY = (-0.2, -0.05, 0.05, 0.2)
-FLAT_OFFSETS = (-0.2, -0.05, -FLAT_STEP, 0.0, FLAT_STEP, 0.05, 0.2)
-
-
-def zero_slope(got: Any) -> bool | str:
-    """Exercise 5: `got` is [flat_point, [f(flat_point + d) for d in FLAT_OFFSETS]].
-
-    Passes when f changes near flat_point, has no corner there, and its slope there is
-    0 to six digits of the slopes of the secants nearby (plus round-off of f's size).
-    """
-    x0, sampled = float(got[0]), [float(v) for v in got[1]]
-    if len(sampled) != len(FLAT_OFFSETS):
-        return f"expected {len(FLAT_OFFSETS)} values of flat_function, got {len(sampled)}"
-    if not all(math.isfinite(v) for v in [x0, *sampled]):
-        return "your function is not finite near flat_point (check where it is defined)"
-    values = dict(zip(FLAT_OFFSETS, sampled))
-    f0, h = values[0.0], FLAT_STEP
-    size = max(1.0, max(abs(v) for v in sampled))
-    spread = max(abs(v - f0) for v in sampled)
-    if spread <= 1e-9 * size:
-        return ("your function is constant near flat_point (its values change by less than "
-                "1e-9 within 0.2 of it); its slope is 0 everywhere, which is too easy: "
-                "pick one that changes")
-    nearby = max(abs(values[d] - f0) / abs(d) for d in FLAT_NEARBY)
-    roundoff = 1e-9 * size
-    left, right = (f0 - values[-h]) / h, (values[h] - f0) / h
-    if abs(right - left) > 1e-2 * nearby + roundoff:
-        return (f"your function has a corner at flat_point = {x0:.6g}: the slope from the left "
-                f"is {left:.3g} and from the right {right:.3g}, so f'(x) does not exist there")
-    slope = (values[h] - values[-h]) / (2 * h)
-    if abs(slope) > 1e-6 * nearby + roundoff:
-        return (f"the slope at flat_point = {x0:.6g} is about {slope:.4g}, not 0: the secants "
-                f"within 0.2 of it have slopes up to {nearby:.3g}, so {slope:.3g} is not small "
-                "next to them")
-    return True
-
 
 def _slope(f: Callable, x: Any) -> Any:
     import torch

@@ -101,3 +101,15 @@ def test_the_instructor_lists_each_students_model_answers(graded):
     assert sorted(mine) == sorted(POINTS)
     assert "def chain_rule_ex9(a, b):" in mine["ex9"]["model_answer"]
     assert mine["ex5"]["model_answer"].startswith("flat_point = ")
+
+
+def test_feedback_names_the_students_own_functions(graded):
+    copy = graded["course"]
+    subprocess.run([sys.executable, "-m", "calcgrad", "feedback", "ps1_calculus",
+                    "--course-dir", str(copy), "--student", "alice", "heidi"],
+                   check=True, capture_output=True, cwd=copy)
+    for student in ("alice", "heidi"):
+        page = (copy / "feedback" / student / "ps1_calculus" / "ps1_calculus.html").read_text()
+        for name in POINTS:
+            k = variants.number("ps1_calculus", name, student)
+            assert f"{name}: variant {k}, " in page, (student, name)
