@@ -100,9 +100,16 @@ def run(root: Path) -> int:
     from calcgrad import variants_table
 
     for assignment in course.ASSIGNMENTS:
+        mine: dict[str, list[str]] = {}
         for row in variants_table.rows(Course.load(root), assignment):
-            print(f"  {row['student']:<8} {assignment} {row['exercise']}: variant "
-                  f"{row['variant']}, f(x) = {row['function']}")
+            function = row["function"]
+            shown = function if function.startswith("u = ") else f"f(x) = {function}"
+            mine.setdefault(row["student"], []).append(
+                f"{row['exercise']} {row['variant']}: {shown}")
+        for student, parts in mine.items():
+            head = f"  {student:<8} {assignment}  "
+            for i, part in enumerate(parts):
+                print((head if i == 0 else " " * len(head)) + part)
     for error in errors:
         print(f"error: {error}")
     print(f"\nCourse folder: {root}")

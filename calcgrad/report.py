@@ -7,7 +7,7 @@ Writes, into --out (default: reports/ASSIGNMENT/ in the course folder):
                            status counts, a table of every student
   score_distribution.png   histogram of the students' total scores
   pass_rate.png            share of students with full marks on each autograded cell
-  scores.csv               one row per student: status, total, and the score of every graded cell
+  scores.csv               one row per student: variant, status, total, the score of every graded cell
   report.json              every number above, for scripts and tests
 
 Where the numbers come from:
@@ -332,11 +332,13 @@ def plot_pass_rate(report: Report, path: Path) -> Path:
 
 def write_csv(report: Report, path: Path) -> Path:
     ids = [c.grade_id for c in report.cells]
+    on = variants.enabled_for_course(report.course_dir)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["student", "status", "score", "max_score", *ids])
+        writer.writerow(["student", "variant", "status", "score", "max_score", *ids])
         for s in report.students:
-            writer.writerow([textsafe.csv_cell(s.student), textsafe.csv_cell(s.status),
+            mine = variants.label(report.assignment, s.student, on)  # calcgrad variants
+            writer.writerow([textsafe.csv_cell(s.student), mine, textsafe.csv_cell(s.status),
                              _num(s.score), _num(s.max_score),
                              *(_num(s.cells.get(gid)) for gid in ids)])
     return path

@@ -44,7 +44,8 @@ Nothing here computes a derivative: a family gives its function and its intermed
 (what the exercise text states anyway); the derivatives are the students' work, and the
 model answers per variant live with the instructor (tools/, source/), never in this package.
 
-Introduced by: source/ps2_autograd (Part B, Exercises 8 to 10).
+Introduced by: source/ps2_autograd (Part B, Exercises 8 to 10); ps1's pools (Exercises 5, 6,
+7, 9 and 10) are in calcgrad.ps1_functions.
 """
 
 from __future__ import annotations
@@ -54,10 +55,13 @@ import functools
 import getpass
 import hashlib
 import os
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from pathlib import Path
+
+from calcgrad import ps1_functions
 
 ID_VARIABLE = "CALCGRAD_STUDENT_ID"
 ENABLED_VARIABLE = "CALCGRAD_VARIANTS"
@@ -259,9 +263,22 @@ PS2_PART_B = (
            _ordered(_nodes_3)),
 )
 
-POOLS: dict[tuple[str, str], tuple[Family, ...]] = {
+POOLS: dict[tuple[str, str], tuple] = {
     ("ps2_autograd", "part_b"): PS2_PART_B,
+    **ps1_functions.POOLS,  # ps1's Exercises 5, 6, 7, 9 and 10 (calcgrad.ps1_functions)
 }
+
+
+def exercises(assignment: str) -> list[str]:
+    """The exercises of `assignment` that have a pool, in the notebook's order (ex5 < ex10)."""
+    names = [name for (a, name) in POOLS if a == assignment]
+    return sorted(names, key=lambda n: [int(t) if t.isdigit() else t
+                                        for t in re.split(r"(\d+)", n)])
+
+
+def shown(family) -> str:
+    """A family's function in one line of Python, named as the notebook names it."""
+    return family.python if family.python.startswith("u = ") else f"f(x) = {family.python}"
 
 
 def number(assignment: str, exercise: str, student: str | None = None) -> int:
@@ -277,8 +294,7 @@ def number(assignment: str, exercise: str, student: str | None = None) -> int:
 def signature(assignment: str, student: str) -> tuple:
     """Every variant number of `student` in `assignment`: students with the same signature
     have the same expected values (the grader's memo is keyed by it)."""
-    return tuple(number(assignment, ex, student)
-                 for (a, ex) in sorted(POOLS) if a == assignment)
+    return tuple(number(assignment, ex, student) for ex in exercises(assignment))
 
 
 @dataclass(frozen=True)
@@ -291,8 +307,8 @@ class Assigned:
     number: int
     family: Family = field(repr=False)
 
-    def f(self, x):
-        return self.family.f(x)
+    def f(self, *args):
+        return self.family.f(*args)
 
     def nodes(self, x):
         return self.family.nodes(x)
@@ -309,7 +325,8 @@ class Assigned:
         from IPython.display import Math, display
 
         display(Math(self.family.formula))
-        display(Math(self.family.nodes_tex))
+        if self.family.nodes_tex:
+            display(Math(self.family.nodes_tex))
 
 
 def exercise(assignment: str, name: str) -> Assigned:
@@ -323,18 +340,16 @@ def summary(assignment: str, student: str, enabled: bool = True) -> str:
     """One line naming `student`'s variants of `assignment` ("" when it has none)."""
     parts = []
     with graded_as(student, enabled):
-        for (a, name) in sorted(POOLS):
-            if a == assignment:
-                mine = exercise(assignment, name)
-                parts.append(f"{name}: variant {mine.number}, f(x) = {mine.family.python}")
+        for name in exercises(assignment):
+            mine = exercise(assignment, name)
+            parts.append(f"{name}: variant {mine.number}, {shown(mine.family)}")
     return (" Your variants: " + "; ".join(parts) + ".") if parts else ""
 
 
 def label(assignment: str, student: str, enabled: bool = True) -> str:
     """A short name of `student`'s variants of `assignment`, e.g. "part_b 1" ("" if none)."""
     with graded_as(student, enabled):
-        return ", ".join(f"{name} {number(assignment, name)}"
-                         for (a, name) in sorted(POOLS) if a == assignment)
+        return ", ".join(f"{name} {number(assignment, name)}" for name in exercises(assignment))
 
 
 def enabled_for_course(root) -> bool:
@@ -348,7 +363,6 @@ def introduce(assignment: str) -> None:
     who = student_id(assignment)
     state = "" if enabled() else " (variants are off for this course: everyone has variant 0)"
     print(f"Your id: {who.id} ({who.source}){state}")
-    for (a, name) in sorted(POOLS):
-        if a == assignment:
-            mine = exercise(assignment, name)
-            print(f"  {name}: variant {mine.number}, f(x) = {mine.family.python}")
+    for name in exercises(assignment):
+        mine = exercise(assignment, name)
+        print(f"  {name}: variant {mine.number}, {shown(mine.family)}")

@@ -20,8 +20,11 @@ from pathlib import Path
 
 from calcgrad import textsafe, variants
 
-# (assignment, exercise) -> the instructor's file with `model_answer(k) -> str`.
-MODEL_FILES = {("ps2_autograd", "part_b"): "tools/ps2_part_b_models.py"}
+# (assignment, exercise) -> the instructor's file with `model_answer(k) -> str`;
+# ps1's file holds every exercise: `model_answer(k, exercise)`.
+MODEL_FILES = {("ps2_autograd", "part_b"): "tools/ps2_part_b_models.py",
+               **{("ps1_calculus", ex): "tools/ps1_models.py"
+                  for ex in ("ex5", "ex6", "ex7", "ex9", "ex10")}}
 CHECKOUT = Path(__file__).resolve().parent.parent
 
 
@@ -41,6 +44,14 @@ def _model_answers(root: Path, key: tuple) -> object | None:
     return None
 
 
+def _model(module, k: int, exercise: str) -> str:
+    """Variant k's model answer from an instructor's file (one exercise, or several)."""
+    import inspect
+
+    takes_exercise = len(inspect.signature(module.model_answer).parameters) > 1
+    return module.model_answer(k, exercise) if takes_exercise else module.model_answer(k)
+
+
 def _students(course, assignment: str) -> list[str]:
     found = set(course.students(assignment))
     db = course.db_path()
@@ -53,7 +64,7 @@ def _students(course, assignment: str) -> list[str]:
 def rows(course, assignment: str, models: bool = False) -> list[dict]:
     """The table's rows (plain strings), for the course's setting of variants."""
     enabled = variants.enabled_in(course.config)
-    exercises = sorted(ex for (a, ex) in variants.POOLS if a == assignment)
+    exercises = variants.exercises(assignment)
     loaded = {ex: _model_answers(course.root, (assignment, ex)) for ex in exercises} \
         if models else {}
     out = []
@@ -65,7 +76,7 @@ def rows(course, assignment: str, models: bool = False) -> list[dict]:
                        "function": mine.family.python}
                 if models:
                     module = loaded.get(ex)
-                    row["model_answer"] = (module.model_answer(mine.number) if module else
+                    row["model_answer"] = (_model(module, mine.number, ex) if module else
                                            f"(no {MODEL_FILES.get((assignment, ex))} here)")
                 out.append(row)
     return out

@@ -4,7 +4,8 @@ One JupyterLab (loopback, token) serves a throwaway copy of the course for the w
 module; one Chromium page drives it through JupyterLab's own commands. Every lecture
 notebook in notebooks/ is run with *Run All Cells*; every release notebook is opened,
 validated blank and completed with nbgrader's Validate button, and its check cells are
-run one by one to see the message a student reads. Screenshots land in
+run one by one to see the message a student reads; ps1 is also validated as a student with
+their own functions (per-student variants). Screenshots land in
 artifacts/screenshots/ (git-ignored).
 """
 
@@ -186,6 +187,58 @@ def test_validate_button_passes_the_reference_answers(lab, release):
         lab.dismiss_dialog()
         assert outcome == "success", f"Validate on the completed {assignment}: {outcome}\n{text[:2000]}"
         assert "passes all the tests" in text
+    finally:
+        lab.close_notebook(path)
+
+
+def test_validate_uses_the_students_own_functions(lab):
+    """Per-student variants in JupyterLab: the kernel takes the student's functions from their
+    id (here the OS user, as on a student's own machine); the setup cell names them and each
+    exercise shows its formula (LaTeX); nbgrader's Validate button passes on answers written
+    for those functions alone (no reference dispatch), and fails on a classmate's answers."""
+    import sys
+
+    from calcgrad import variants
+
+    sys.path.insert(0, str(course.REPO))
+    from tools import build_ps1_examples as samples
+
+    who = variants.student_id("ps1_calculus").id  # what the kernel will find: same environment
+    numbers = samples.numbers_of(who)
+    classmate = {name: (k + 1) % 4 for name, k in numbers.items()}  # every variant differs
+    for folder, mine in (("own", numbers), ("classmate", classmate)):
+        target = lab.server.root / folder / "ps1_calculus" / "ps1_calculus.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(samples._student(samples.own_answers(mine), samples.WRITTEN), target)
+    path = "own/ps1_calculus/ps1_calculus.ipynb"
+    state = lab.open(path)
+    try:
+        shown = [c["index"] for c in state["cells"] if c["type"] == "code" and (
+            (c["nbgrader"] or {}).get("grade_id") in ("setup", "given_functions")
+            or ".show()  #" in c["source"])]
+        state = lab.run_cells(shown)
+        printed = "\n".join(state["cells"][i]["output_text"] for i in shown)
+        latex = "\n".join(o["data"]["text/latex"] for i in shown
+                          for o in state["cells"][i]["outputs"] if "text/latex" in o.get("data", {}))
+        assert f"Your id: {who}" in printed, printed
+        for name, k in numbers.items():
+            family = variants.POOLS[("ps1_calculus", name)][k]
+            assert f"{name}: variant {k}, {variants.shown(family)}" in printed, printed
+            assert family.formula in latex, (name, latex)
+        lab.hide_side_panels()
+        lab.screenshot(SCREENSHOTS / "own_functions_ps1_calculus.png")
+        outcome, text = lab.validate()
+        lab.dismiss_dialog()
+        assert outcome == "success", f"Validate on the student's own work: {outcome}\n{text[:2000]}"
+    finally:
+        lab.close_notebook(path)
+    path = "classmate/ps1_calculus/ps1_calculus.ipynb"
+    lab.open(path)
+    try:
+        outcome, text = lab.validate()
+        lab.dismiss_dialog()
+        assert outcome == "failed", f"Validate on a classmate's answers: {outcome}\n{text[:2000]}"
+        assert "df6(x)" in text and "grad_f7" in text, text[:2000]
     finally:
         lab.close_notebook(path)
 

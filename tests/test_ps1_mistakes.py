@@ -61,13 +61,13 @@ def _edit(solution_id: str, *swaps: tuple[str, str]) -> dict[str, str]:
     return {solution_id: src}
 
 
-FLAT = '''
-def flat_function(x):
-    return {body}
+FLAT = "flat_point = {x0}\n"  # Exercise 5's answer (variant 0: f5(x) = x e^(-2x), flat at 1/2)
 
 
-flat_point = {x0}
-'''
+@pytest.fixture(autouse=True)
+def _variant_zero(monkeypatch):
+    """The answers here are for variant 0, the problem set as written (calcgrad.variants)."""
+    monkeypatch.setenv("CALCGRAD_VARIANTS", "0")
 
 # (test cell, solution cell, swaps, a phrase the message must contain)
 MISTAKES = [
@@ -124,9 +124,9 @@ MISTAKES = [
     ("ex6_tangent_tests", "ex6_tangent_solution",
      [("return slope, f(x0) - slope * x0", "return f(x0) - slope * x0, slope")], "swapped"),
     ("ex6_plot_tests", "ex6_plot_solution",
-     [("torch.linspace(0.25, 2.0, 100)", "torch.linspace(-2.0, 2.0, 100)")], "crosses x = 0"),
+     [("torch.linspace(0.25, 2.0, 100", "torch.linspace(-2.0, 2.0, 100")], "crosses x = 0"),
     ("ex6_plot_tests", "ex6_plot_solution",
-     [(',\n                         legend=["f(x) = x³ − 1/x", "tangent at x = 1"]', "")], "add a legend"),
+     [(',\n                         legend=["your f6", "tangent at x = 1"]', "")], "add a legend"),
     ("ex6_plot_tests", "ex6_plot_solution", [("slope * x + intercept", "slope * x - intercept")],
      "is the tangent at the tangent point"),
     # Exercise 7
@@ -169,32 +169,25 @@ MISTAKES = [
     ("ex11_step_tests", "ex11_step_solution", [("h = 1e-5\n", "h = 0.1\n")], "h is too large"),
 ]
 
+# Exercise 5, variant 0 (f5(x) = x e^(-2x)): (flat_point, a phrase the message must contain)
 FLAT_MISTAKES = [
-    ("0 * x + 5", "1.0", "constant"),
-    ("(x - 1) ** 2", "2.0", "not 0"),
-    ("abs(x - 1)", "1.0", "corner"),
+    ("1.0", "not 0"),  # the flat point of x e^(-x): the inner derivative of e^(-2x) is missing
+    ("-0.5", "not in the interval"),  # a sign error in f5'
+    ("0.0", "not in the interval"),  # f5(0) = 0: a zero of f5, not of f5'
 ]
 
 
-@pytest.mark.parametrize("test_id, solution_id, swaps, phrase", MISTAKES,
-                         ids=[f"{m[0]}-{m[3]}" for m in MISTAKES])
-def test_mistake_is_named(test_id, solution_id, swaps, phrase):
-    message = _quiet_failure(test_id, _edit(solution_id, *swaps))
-    assert message is not None, f"{test_id} passed a wrong answer ({swaps})"
-    assert phrase in message, message
-
-
-@pytest.mark.parametrize("body, x0, phrase", FLAT_MISTAKES)
-def test_flat_point_mistake_is_named(body, x0, phrase):
-    message = _quiet_failure("ex5_flat_tests", {"ex5_flat_solution": FLAT.format(body=body, x0=x0)})
+@pytest.mark.parametrize("x0, phrase", FLAT_MISTAKES)
+def test_flat_point_mistake_is_named(x0, phrase):
+    message = _quiet_failure("ex5_flat_tests", {"ex5_flat_solution": FLAT.format(x0=x0)})
     assert message is not None and phrase in message, message
 
 
-def test_flat_point_accepts_other_honest_choices():
-    """Exercise 5 is the student's choice: other correct answers pass too."""
-    for body, x0 in (("x**3", "0.0"), ("torch.cos(x)", "math.pi"), ("100 * (x + 2) ** 2 + 7", "-2.0")):
-        src = FLAT.format(body=body, x0=x0)
-        assert _quiet_failure("ex5_flat_tests", {"ex5_flat_solution": src}) is None, body
+def test_flat_point_accepts_other_exact_expressions():
+    """The flat point written another way keeps the points."""
+    for x0 in ("1 / 2", "math.log(math.e) / 2", "0.5 + 0 * math.pi"):
+        src = FLAT.format(x0=x0)
+        assert _quiet_failure("ex5_flat_tests", {"ex5_flat_solution": src}) is None, x0
 
 
 def test_every_exercise_has_at_least_two_named_mistakes():

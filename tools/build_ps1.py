@@ -7,14 +7,18 @@ Why a script: the visible part of a test cell carries its expected values as lit
 a reference. Those numbers are computed here, by the reference solutions below, at the
 inputs the cell shows. Hidden parts (### BEGIN/END HIDDEN TESTS) compute with code.
 
-Everything exercise-specific (the given functions, the inputs) sits in this file, so that
-per-student variants (issue 14) can later be generated from it.
+Per-student variants (issue 14): Exercises 5, 6, 7, 9 and 10 take the student's own function
+from calcgrad.ps1_functions (the given cell; each exercise shows it with `exN.show()`). Their
+visible checks hold every variant's literal data, picked by the variant of the id being graded;
+their hidden checks compute with autograd through that variant's function; the reference
+solution holds every variant's model answer (tools/ps1_models.py), picked by `exN.number`.
 
     python tools/build_ps1.py        # writes the notebook; review the diff, commit it
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -24,7 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calcgrad import checks, methods, ps1_predicates  # noqa: E402
+from calcgrad import checks, methods, ps1_functions, variants  # noqa: E402
+from tools import ps1_models as models  # noqa: E402
 from tools.nbauthor import answer, code, md, notebook, readonly, save, solution, tests  # noqa: E402
 
 TARGET = ROOT / "source" / "ps1_calculus" / "ps1_calculus.ipynb"
@@ -86,24 +91,17 @@ def hidden(src: str) -> str:
 # ---------------------------------------------------------------- given functions and solutions
 
 GIVEN = '''
-# The functions the exercises are about (given: run this cell, do not change it)
-def f6(x):
-    """Exercise 6: f(x) = x**3 - 1/x."""
-    return x**3 - 1 / x
+# Your own functions for Exercises 5, 6, 7, 9 and 10: they depend on your id (see the setup
+# cell). Run this cell; do not change it.
+from calcgrad import variants
+
+ex5, ex6, ex7, ex9, ex10 = (variants.exercise("ps1_calculus", name)
+                            for name in ("ex5", "ex6", "ex7", "ex9", "ex10"))
+f5, f6, f7, f10 = ex5.f, ex6.f, ex7.f, ex10.f
 
 
-def f7(x):
-    """Exercise 7: f(x) = 3 x1**2 + 5 exp(x2), at a tensor x = [x1, x2]."""
-    return 3 * x[0] ** 2 + 5 * torch.exp(x[1])
-
-
-def f10(x):
-    """Exercise 10: f(x) = x**3 + x."""
-    return x**3 + x
-
-
-def f10_inverse(y, steps=100):
-    """Exercise 10: the x with x**3 + x = y, by bisection (elementwise, float64)."""
+def f10_inverse(y, steps=64):
+    """Exercise 10: the x with f10(x) = y, by bisection (elementwise, float64)."""
     y = torch.as_tensor(y, dtype=torch.float64)
     low, high = -(y.abs() + 1), y.abs() + 1
     for _ in range(steps):
@@ -112,6 +110,19 @@ def f10_inverse(y, steps=100):
         low, high = torch.where(below, mid, low), torch.where(below, high, mid)
     return (low + high) / 2
 '''
+
+
+def dispatch(exercise: str, head: str = "") -> str:
+    """A solution region holding every variant's model answer, chosen by the student's
+    variant (the release drops it: a student writes only their own)."""
+    lines = [f"{head}### BEGIN SOLUTION"] if head else ["### BEGIN SOLUTION"]
+    pad = " " * len(head)
+    for k in range(len(ps1_functions.POOLS[("ps1_calculus", exercise)])):
+        lines.append(f"{pad}if {exercise}.number == {k}:")
+        lines.append(models.indented(exercise, k, len(pad) + 4))
+    lines.append(f"{pad}### END SOLUTION")
+    return "\n".join(lines)
+
 
 SOL = {
     "ex1a_constant_solution": '''
@@ -183,48 +194,39 @@ def d_x_to_the_x(x):
     return x**x * (torch.log(x) + 1)
     ### END SOLUTION
 ''',
-    "ex5_flat_solution": '''
+    "ex5_flat_solution": """
 ### BEGIN SOLUTION
-def flat_function(x):
-    """(x - 1)**2: a parabola whose lowest point, at x = 1, has slope 0."""
-    return (x - 1) ** 2
-
-
-flat_point = 1.0
+""" + "\n".join(f"if ex5.number == {k}:\n    " + models.EX5[k] for k in range(4)) + """
 ### END SOLUTION
-''',
-    "ex6_tangent_solution": '''
+""",
+    "ex6_tangent_solution": """
 def df6(x):
-    """The derivative of f6, worked out by hand."""
-    ### BEGIN SOLUTION
-    return 3 * x**2 + 1 / x**2
-    ### END SOLUTION
+    \"\"\"The derivative of your f6, worked out by hand.\"\"\"
+    """ + dispatch("ex6", "    ").lstrip() + """
 
 
 def tangent_line(f, df, x0):
-    """The tangent to f at x0 as (slope, intercept): y = slope * x + intercept."""
+    \"\"\"The tangent to f at x0 as (slope, intercept): y = slope * x + intercept.\"\"\"
     ### BEGIN SOLUTION
     slope = df(x0)
     return slope, f(x0) - slope * x0
     ### END SOLUTION
-''',
+""",
     "ex6_plot_solution": '''
 def plot_ex6():
     """Plot f6 and its tangent line at x = 1 on a range without x = 0; return the axes."""
     ### BEGIN SOLUTION
-    x = torch.linspace(0.25, 2.0, 100)
-    slope, intercept = tangent_line(f6, df6, 1.0)
+    x = torch.linspace(0.25, 2.0, 100, dtype=torch.float64)
+    slope, intercept = tangent_line(f6, df6, torch.tensor(1.0, dtype=torch.float64))
     return plotting.plot(x, [f6(x), slope * x + intercept], "x", "y",
-                         legend=["f(x) = x³ − 1/x", "tangent at x = 1"])
+                         legend=["your f6", "tangent at x = 1"])
     ### END SOLUTION
 ''',
-    "ex7_gradient_solution": '''
+    "ex7_gradient_solution": """
 def grad_f7(x):
-    """The gradient of f7 at x = [x1, x2], worked out by hand."""
-    ### BEGIN SOLUTION
-    return torch.stack([6 * x[0], 5 * torch.exp(x[1])])
-    ### END SOLUTION
-''',
+    \"\"\"The gradient of your f7 at x = [x1, x2], worked out by hand.\"\"\"
+    """ + dispatch("ex7", "    ").lstrip() + """
+""",
     "ex8_norm_solution": '''
 def grad_norm(x):
     """The gradient of ||x||_2 at x, worked out by hand; the zero vector at x = 0."""
@@ -235,25 +237,16 @@ def grad_norm(x):
     return x / norm
     ### END SOLUTION
 ''',
-    "ex9_chain_solution": '''
+    "ex9_chain_solution": """
 def chain_rule_ex9(a, b):
-    """(du/da, du/db) for u = x**2 y + sin z, x = a b, y = a + b**2, z = a**2 - b."""
-    x, y, z = a * b, a + b**2, a**2 - b
-    ### BEGIN SOLUTION
-    du_dx, du_dy, du_dz = 2 * x * y, x**2, torch.cos(z)
-    du_da = du_dx * b + du_dy * 1 + du_dz * 2 * a
-    du_db = du_dx * a + du_dy * 2 * b + du_dz * (-1)
-    return du_da, du_db
-    ### END SOLUTION
-''',
-    "ex10_inverse_solution": '''
+    \"\"\"(du/da, du/db) for your u(x, y, z) and x, y, z (shown above), by the chain rule.\"\"\"
+    """ + dispatch("ex9", "    ").lstrip() + """
+""",
+    "ex10_inverse_solution": """
 def d_f10_inverse(y):
-    """The derivative of the inverse of f10 at y, from the formula of 10b."""
-    ### BEGIN SOLUTION
-    x = f10_inverse(y)
-    return 1 / (3 * x**2 + 1)
-    ### END SOLUTION
-''',
+    \"\"\"The derivative of the inverse of your f10 at y, from the formula of 10b.\"\"\"
+    """ + dispatch("ex10", "    ").lstrip() + """
+""",
     "ex11_step_solution": '''
 def good_difference(f, x):
     """An estimate of f'(x) by a difference quotient whose error is small in float64."""
@@ -264,10 +257,51 @@ def good_difference(f, x):
 ''',
 }
 
-R: dict = {"torch": torch}  # the reference: the given cell and every solution, run here
-exec(GIVEN, R)  # our own source
-for _src in SOL.values():
-    exec(_src, R)
+VARIANTS = range(4)  # every pool of ps1 has four families (calcgrad.ps1_functions)
+
+
+def reference(k: int) -> dict:
+    """The given cell and every solution, run here as a student whose variants are all k."""
+    import math
+
+    ns: dict = {"torch": torch, "math": math}
+    exec(GIVEN, ns)  # our own source
+    for name in ("ex5", "ex6", "ex7", "ex9", "ex10"):
+        family = ps1_functions.POOLS[("ps1_calculus", name)][k]
+        ns[name] = variants.Assigned("ps1_calculus", name, variants.Identity("model", ""), k,
+                                     family)
+    ns.update(f5=ns["ex5"].f, f6=ns["ex6"].f, f7=ns["ex7"].f, f10=ns["ex10"].f)
+    for src in SOL.values():
+        exec(src, ns)
+    return ns
+
+
+REFS = [reference(k) for k in VARIANTS]
+R = REFS[0]  # the exercises without variants (any k would do)
+
+
+def by_variant(values: list, col: int = 4) -> str:
+    """{k: <literal>} for every variant, as literal text (a visible check's data)."""
+    pad = " " * (col + 1)
+    items = [f"{k}: {lit(v, col + 1 + len(str(k)) + 2)}" for k, v in enumerate(values)]
+    return "{" + (",\n" + pad).join(items) + "}"
+
+
+def wrong_by_variant(wrongs: list) -> str:
+    """{k: {hint: <literal>}} for every variant: the values of known mistakes (a check's
+    `wrong=`), as literal text; a value is a tensor or literal text already."""
+    def value(v) -> str:
+        return v if isinstance(v, str) else lit(v, 24)
+
+    return "{" + ",\n                 ".join(
+        f"{k}: {{" + ",\n                     ".join(f"{json.dumps(t)}:\n                        {value(v)}"
+                                                    for t, v in w.items()) + "}"
+        for k, w in enumerate(wrongs)) + "}"
+
+
+def variant_import(name: str) -> str:
+    return (f"from calcgrad import variants\n\n"
+            f'{name} = variants.exercise("ps1_calculus", "{name}")  # the variant of the id graded\n')
 
 
 # ---------------------------------------------------------------- cells
@@ -286,6 +320,10 @@ the checks compare it in float64 to about 13 significant digits (`rtol=1e-13`), 
 and they read your code: a function that uses autograd (`backward`, `torch.autograd`, `requires_grad`, ...) or the course's helpers (`calcgrad`) loses the points.
 Your functions get float64 tensors: compute with them, and they stay float64 (`torch.tensor(...)` of Python numbers would make float32).
 
+**Your own functions.** Exercises 5, 6, 7, 9 and 10 are about functions of your own: each student gets one of several, chosen by their id (the id your submission is filed under).
+The setup cell prints your id and your functions, and each of those exercises shows yours as a formula.
+Work with those: a neighbour's answers are for another function, and are graded as wrong for yours.
+
 Before you submit, restart the kernel and run all cells (*Kernel → Restart Kernel and Run All Cells*).
 
 | exercise | topic | points |
@@ -294,12 +332,12 @@ Before you submit, restart the kernel and run all cells (*Kernel → Restart Ker
 | 2 | sum, product and quotient rules (2a–2c) and their proofs (2d, written) | 4 + 3 |
 | 3 | the constant-multiple rule from the product rule (3a) and why (3b, written) | 1 + 1 |
 | 4 | the derivative of $x^x$ | 2 |
-| 5 | a point where $f'(x) = 0$, your choice (5a), and what it means (5b, written) | 2 + 1 |
-| 6 | the tangent of $x^3 - 1/x$ at $x = 1$, and its plot | 4 |
-| 7 | the gradient of $3x_1^2 + 5e^{x_2}$ | 2 |
+| 5 | the point where the slope of your $f_5$ is $0$ (5a), and what $f'(x) = 0$ means (5b, written) | 2 + 1 |
+| 6 | the derivative of your $f_6$, a tangent at $x = 1$, and its plot | 4 |
+| 7 | the gradient of your $f_7$ | 2 |
 | 8 | the gradient of $\|\mathbf{x}\|_2$ (8a, 8b) and what happens at $\mathbf{0}$ (8c, written) | 3 + 1 |
-| 9 | the multivariate chain rule | 3 |
-| 10 | the derivative of an inverse function (10a) and its derivation (10b, written) | 2 + 1 |
+| 9 | the multivariate chain rule, for your $u$ | 3 |
+| 10 | the derivative of the inverse of your $f_{10}$ (10a) and its derivation (10b, written) | 2 + 1 |
 | 11 | choosing the step $h$ of a difference quotient | 3 |
 | | **total** | **40** (31 checked automatically, 9 for written answers, graded by hand) |
 '''
@@ -310,13 +348,15 @@ import math
 import numpy as np
 import torch
 
-from calcgrad import checks, plotting
+from calcgrad import checks, plotting, variants
+
+variants.introduce("ps1_calculus")  # your id, and your own functions for Exercises 5-10
 '''
 
 GIVEN_TEXT = '''
 ## The given functions
 
-The functions that Exercises 6, 7 and 10 are about are defined once, here. Run this cell; do not change it.
+Your own functions for Exercises 5, 6, 7, 9 and 10 (`ex5`, ..., `ex10`; `f5`, `f6`, `f7`, `f10`) and the inverse of `f10` are defined once, here, from your id. Run this cell; do not change it.
 '''
 
 
@@ -666,32 +706,41 @@ checks.close("d_x_to_the_x(x) at hidden points", student=lambda: d_x_to_the_x(x)
     return cells
 
 
+def show_cell(name: str, what: str) -> object:
+    return code(f"{name}.show()  # {what}")
+
+
 def ex5_cells() -> list:
-    offsets = list(ps1_predicates.FLAT_OFFSETS)
     cells = [md(r'''
 ## Exercise 5 (3 points): a point where the slope is zero
 
 ### 5a (2 points)
-Choose a function `flat_function(x)` (it gets a float64 tensor with one number) and a number `flat_point` where its derivative is $0$.
-The check samples your function within $0.2$ of `flat_point`, and asks three things:
-* it is not constant there (its values change by more than $10^{-9}$);
-* it has no corner at `flat_point` (the slopes from the left and from the right agree);
-* its slope at `flat_point` is $0$ next to the slopes nearby: at most $10^{-6}$ times the largest slope of a secant from `flat_point` to a point at most $0.2$ away (plus $10^{-9}$ times the size of your function's values, for round-off).
-  (So $x^{10}$ at $0.7$, where the slope is about $0.4$, does not count.)
-'''), solution(SOL["ex5_flat_solution"], "ex5_flat_solution"),
-        code("flat_function(torch.tensor(flat_point, dtype=torch.float64))")]
+The cell below shows your function $f_5$ (given above as `f5`) and an interval in which its slope is $0$ at exactly one point.
+Work out $f_5'(x)$ **by hand**, solve $f_5'(x) = 0$, and set `flat_point` to that $x$, written as an exact expression (for example `math.sqrt(3) / 2` or `math.log(5)`).
+The check takes the slope of `f5` at your `flat_point`: it must be $0$ to 12 digits of the largest slope on the interval, which a numerical search does not reach; and it reads your code: no `f5`, no autograd.
+'''), show_cell("ex5", "your f5, and where its flat point lies"),
+        solution(SOL["ex5_flat_solution"], "ex5_flat_solution"),
+        code("flat_point, f5(torch.tensor(flat_point, dtype=torch.float64))")]
     cells.append(tests(f'''
-# checks that flat_function changes near flat_point, has no corner there, and has slope 0 there next to the slopes nearby
+# checks that the slope of your f5 at flat_point is 0 (12 digits), and that flat_point is
+# worked out by hand
 from calcgrad import ps1_predicates
-
-offsets = {lit(offsets, 10)}
-checks.holds("the slope of flat_function at flat_point",
-             student=lambda: [float(flat_point),
-                              [float(flat_function(torch.tensor(float(flat_point) + d,
-                                                                dtype=torch.float64)))
-                               for d in offsets]],
-             predicate=ps1_predicates.zero_slope,
-             message="flat_function's slope at flat_point is not 0")''', "ex5_flat_tests", 2))
+{variant_import("ex5")}
+checks.holds("the slope of your f5 at flat_point", student=lambda: float(flat_point),
+             predicate=ps1_predicates.flat_point_of(ex5.f, ex5.family.interval),
+             message="the slope of your f5 at flat_point is not 0")
+{method("flat_point is worked out by hand", "flat_point", forbid=BY_HAND + ("f5",))}{hidden("""
+low, high = ex5.family.interval
+for _ in range(4):  # ever finer grids: where f5' (by autograd) changes sign, to ~1e-12
+    grid = torch.linspace(low, high, 1025, dtype=torch.float64)
+    t = grid.clone().requires_grad_(True)
+    (slope,) = torch.autograd.grad(ex5.f(t).sum(), t)
+    i = int(torch.nonzero(slope[:-1] * slope[1:] <= 0)[0])
+    low, high = float(grid[i]), float(grid[i + 1])
+point = torch.tensor([(low + high) / 2], dtype=torch.float64)
+checks.close("flat_point", student=lambda: float(flat_point), expected=lambda: float(point[0]),
+             rtol=1e-9, atol=1e-12)
+""")}''', "ex5_flat_tests", 2))
     cells += [md(r'''
 ### 5b (1 point, written)
 What does $f'(x) = 0$ say about the graph of $f$ near $x$?
@@ -711,32 +760,35 @@ def ex6_cells() -> list:
     cells = [md(r'''
 ## Exercise 6 (4 points): a tangent line and its plot
 
-Take $f(x) = x^3 - \frac{1}{x}$ (given above as `f6`).
+Take your function $f_6$, shown by the cell below (given above as `f6`).
 ### 6a (1 point)
-Write `df6(x)`, the derivative $f'(x)$, **worked out by hand** with the rules of Exercises 1–2 (checked to 13 digits at positive and negative $x$; no autograd, no difference quotient).
+Write `df6(x)`, the derivative $f_6'(x)$, **worked out by hand** with the rules of Exercises 1–2 (checked to 13 digits at positive and negative $x$; no autograd, no difference quotient).
 ### 6b (1 point)
 Write `tangent_line(f, df, x0)`: the tangent of `f` at `x0` as a pair `(slope, intercept)`, so that the line is $y = \text{slope} \cdot x + \text{intercept}$.
 Use the derivative `df` you are given (checked to 12 digits).
-'''), solution(SOL["ex6_tangent_solution"], "ex6_tangent_solution"),
-        code("tangent_line(f6, df6, 1.0)")]
+'''), show_cell("ex6", "your f6"), solution(SOL["ex6_tangent_solution"], "ex6_tangent_solution"),
+        code("tangent_line(f6, df6, torch.tensor(1.0, dtype=torch.float64))")]
     x = f64([-2.4, -0.5, 0.35, 1.6, 2.8])
+    wrong0 = {"a sign error in the derivative of the second term": 3 * x**2 - 1 / x**2,
+              "you differentiated only the first term": 3 * x**2,
+              "you returned f(x) itself, not its derivative": x**3 - 1 / x}
+    wrong_text = wrong_by_variant([wrong0] + [
+        {"you returned f(x) itself, not its derivative": REFS[k]["f6"](x)} for k in VARIANTS if k])
     cells.append(tests(f'''
-# checks df6, the derivative of f6, at five points (float64, 13 digits), and that it is worked out by hand
-x = torch.tensor({lit(x, 17)}, dtype=torch.float64)
-checks.close("df6(x)", student=lambda: df6(x),
-             expected={lit(R["df6"](x), 22)},
-             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
-             wrong={{"a sign error in the derivative of the second term":
-                        {lit(3 * x**2 - 1 / x**2, 24)},
-                    "you differentiated only the first term":
-                        {lit(3 * x**2, 24)},
-                    "you returned f(x) itself, not its derivative":
-                        {lit(x**3 - 1 / x, 24)}}})
+# checks df6, the derivative of your f6, at five points (float64, 13 digits), and that it is
+# worked out by hand
+{variant_import("ex6")}x = torch.tensor({lit(x, 17)}, dtype=torch.float64)
+expected_by_variant = {by_variant([REFS[k]["df6"](x) for k in VARIANTS], 22)}
+wrong_by_variant = {wrong_text}
+checks.close("df6(x)", student=lambda: df6(x), expected=expected_by_variant[ex6.number],
+             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r}, wrong=wrong_by_variant.get(ex6.number))
 {method("df6 is worked out by hand", "df6")}{hidden("""
 x = torch.cat([checks.points(seed=161, n=8, low=-3.0, high=-0.3),
                checks.points(seed=163, n=8, low=0.3, high=3.0)])
+t = x.clone().requires_grad_(True)
+(slope,) = torch.autograd.grad(ex6.f(t).sum(), t)
 checks.close("df6(x) at hidden points", student=lambda: df6(x),
-             expected=lambda: 3 * x**2 + 1 / x**2, rtol=1e-13, atol=1e-15)
+             expected=lambda: slope, rtol=1e-13, atol=1e-15)
 """)}''', "ex6_derivative_tests", 1))
     half = f64(0.5)
     e_line = R["tangent_line"](torch.exp, torch.exp, half)
@@ -770,17 +822,19 @@ checks.close(f"tangent_line(sin, cos, {x0:.4f})",
              expected=lambda: [math.cos(x0), math.sin(x0) - math.cos(x0) * x0], rtol=1e-12,
              atol=1e-14)
 """)}''', "ex6_tangent_tests", 1))
-    line = [float(v) for v in R["tangent_line"](R["f6"], R["df6"], 1.0)]
+    lines = [[float(v) for v in REFS[k]["tangent_line"](REFS[k]["f6"], REFS[k]["df6"], f64(1.0))]
+             for k in VARIANTS]
     cells += [md(r'''
 ### 6c (2 points): the picture
-Write `plot_ex6()`: plot $f$ with at least 20 points, and its tangent at $x = 1$, with `plotting.plot` on a range of $x$ that contains $1$ but avoids $x = 0$ (where $1/x$ blows up), give each curve a name in the legend, and return the axes.
+Write `plot_ex6()`: plot your $f_6$ with at least 20 points, and its tangent at $x = 1$, with `plotting.plot` on a range of $x$ that contains $1$ but avoids $x = 0$ (where $f_6$ blows up), give each curve a name in the legend, and return the axes.
 '''), solution(SOL["ex6_plot_solution"], "ex6_plot_solution"), code("plot_ex6();")]
     cells.append(tests(f'''
-# checks the plot: f6 with at least 20 points on a range with x = 1 and without x = 0, its tangent at 1, a legend
+# checks the plot: your f6 with at least 20 points on a range with x = 1 and without x = 0, its
+# tangent at 1, a legend
 from calcgrad import ps1_predicates
-
+{variant_import("ex6")}tangent_by_variant = {by_variant(lines, 21)}
 checks.holds("plot_ex6()", student=lambda: checks.figure_data(plot_ex6()),
-             predicate=ps1_predicates.plot_shows(curve=lambda t: t**3 - 1 / t, line={lit(line)},
+             predicate=ps1_predicates.plot_shows(curve=ex6.f, line=tangent_by_variant[ex6.number],
                                                  through=1.0, avoid=0.0, min_points=20),
              message="the plot does not show f and its tangent")''', "ex6_plot_tests", 2))
     return cells
@@ -790,34 +844,36 @@ def ex7_cells() -> list:
     cells = [md(r'''
 ## Exercise 7 (2 points): a gradient
 
-Write `grad_f7(x)`, the gradient of $f(\mathbf{x}) = 3x_1^2 + 5e^{x_2}$ (given above as `f7`) at a tensor `x` of shape `(2,)` holding $x_1, x_2$, **worked out by hand** (checked to 13 digits; no autograd, no difference quotient, and no call of `f7`: the check reads your code).
-Return a tensor of shape `(2,)`: $\left[\frac{\partial f}{\partial x_1}, \frac{\partial f}{\partial x_2}\right]$.
-'''), solution(SOL["ex7_gradient_solution"], "ex7_gradient_solution"),
-        code("grad_f7(torch.tensor([1.0, 0.0]))  # should be [6, 5]")]
+Write `grad_f7(x)`, the gradient of your function $f_7(\mathbf{x})$, shown by the cell below (given above as `f7`), at a tensor `x` of shape `(2,)` holding $x_1, x_2$, **worked out by hand** (checked to 13 digits; no autograd, no difference quotient, and no call of `f7`: the check reads your code).
+Return a tensor of shape `(2,)`: $\left[\frac{\partial f_7}{\partial x_1}, \frac{\partial f_7}{\partial x_2}\right]$.
+'''), show_cell("ex7", "your f7"), solution(SOL["ex7_gradient_solution"], "ex7_gradient_solution"),
+        code("grad_f7(torch.tensor([1.0, 0.0], dtype=torch.float64))")]
     pts = f64([[-1.3, 0.4], [0.2, -1.7], [0.9, 1.1], [1.8, -0.3], [-0.6, 2.0]])
-    want = torch.stack([R["grad_f7"](p) for p in pts])
+    wants = [torch.stack([REFS[k]["grad_f7"](p) for p in pts]) for k in VARIANTS]
     terms = torch.stack([3 * pts[:, 0] ** 2, 5 * torch.exp(pts[:, 1])], dim=1)
     no5 = torch.stack([6 * pts[:, 0], torch.exp(pts[:, 1])], dim=1)
     power = torch.stack([6 * pts[:, 0], 5 * pts[:, 1] * torch.exp(pts[:, 1] - 1)], dim=1)
+    wrong_text = wrong_by_variant([
+        {"you returned the two terms of f, not their derivatives": terms,
+         "a factor is missing in the second entry": no5,
+         "you applied the power rule to an exponential": power,
+         "the two entries are swapped": wants[0].flip(1)}] + [
+        {"the two entries are swapped": wants[k].flip(1)} for k in VARIANTS if k])
     cells.append(tests(f'''
-# checks grad_f7 at five points (float64, 13 digits), and that it is worked out by hand
-pts = torch.tensor({lit(pts, 19)}, dtype=torch.float64)
+# checks grad_f7, the gradient of your f7, at five points (float64, 13 digits), and that it is
+# worked out by hand
+{variant_import("ex7")}pts = torch.tensor({lit(pts, 19)}, dtype=torch.float64)
+expected_by_variant = {by_variant(wants, 22)}
+wrong_by_variant = {wrong_text}
 checks.close("grad_f7(p) at 5 points", student=lambda: [grad_f7(p) for p in pts],
-             expected={lit(want, 22)},
-             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
-             wrong={{"you returned the two terms of f, not their derivatives":
-                        {lit(terms, 24)},
-                    "a factor is missing in the second entry":
-                        {lit(no5, 24)},
-                    "you applied the power rule to an exponential":
-                        {lit(power, 24)},
-                    "the two entries are swapped":
-                        {lit(want.flip(1), 24)}}})
+             expected=expected_by_variant[ex7.number], rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
+             wrong=wrong_by_variant.get(ex7.number))
 {method("grad_f7 is worked out by hand", "grad_f7", forbid=BY_HAND + ("f7",))}{hidden("""
 pts = checks.points(seed=171, n=16, low=-3.0, high=3.0).reshape(8, 2)
+t = pts.clone().requires_grad_(True)
+(gradients,) = torch.autograd.grad(sum(ex7.f(p) for p in t), t)
 checks.close("grad_f7(p) at hidden points", student=lambda: [grad_f7(p) for p in pts],
-             expected=lambda: torch.stack([6 * pts[:, 0], 5 * torch.exp(pts[:, 1])], dim=1),
-             rtol=1e-13, atol=1e-15)
+             expected=lambda: gradients, rtol=1e-13, atol=1e-15)
 """)}''', "ex7_gradient_tests", 2))
     return cells
 
@@ -889,43 +945,61 @@ PyTorch makes the same choice, so our function agrees with autograd.
     return cells
 
 
+def ex9_paths(k: int, a: torch.Tensor, b: torch.Tensor) -> tuple:
+    ns = {"torch": torch, "a": a, "b": b}
+    exec(models.EX9_PATHS[k], ns)
+    (ux, uy, uz), ((xa, ya, za), (xb, yb, zb)) = ns["outer"], ns["inner"]
+    return (ux * xa, uy * ya, uz * za), (ux * xb, uy * yb, uz * zb)
+
+
 def ex9_cells() -> list:
     cells = [md(r'''
 ## Exercise 9 (3 points): the multivariate chain rule
 
-Let $u = f(x, y, z) = x^2 y + \sin z$, where $x = ab$, $y = a + b^2$ and $z = a^2 - b$.
+Your $u = f(x, y, z)$, and your $x$, $y$ and $z$ as functions of $a$ and $b$, are shown by the cell below.
 Write `chain_rule_ex9(a, b)` that returns the pair $\left(\frac{\partial u}{\partial a}, \frac{\partial u}{\partial b}\right)$ at tensors `a`, `b` (elementwise), computed by the chain rule
 $\frac{\partial u}{\partial a} = \frac{\partial u}{\partial x}\frac{\partial x}{\partial a} + \frac{\partial u}{\partial y}\frac{\partial y}{\partial a} + \frac{\partial u}{\partial z}\frac{\partial z}{\partial a}$ (and the same for $b$).
 Work the partial derivatives out **by hand**: code that uses autograd or a difference quotient loses the points (the check compares with the exact values to 13 digits and reads your code).
-Your function computes the derivatives only; it never evaluates $u$ itself, so it has no use for `sin` (the check reads your code for that too).
-'''), solution(SOL["ex9_chain_solution"], "ex9_chain_solution"),
-        code("chain_rule_ex9(torch.tensor([1.0]), torch.tensor([1.0]))"
-             "  # should be 7 and 5: every path, through x, y and z, counts")]
+Your function computes the derivatives only; it never evaluates $u$ itself, so it has no use for the special function in $u$ (`sin`, `log` or `atan`: the check reads your code for that too).
+'''), show_cell("ex9", "your u, then your x, y and z"),
+        solution(SOL["ex9_chain_solution"], "ex9_chain_solution"),
+        code("chain_rule_ex9(torch.tensor([1.0], dtype=torch.float64), "
+             "torch.tensor([1.0], dtype=torch.float64))")]
     a, b = f64([-1.6, -0.7, 0.3, 1.1, 1.8]), f64([1.4, -0.9, 0.6, -1.5, 0.2])
-    x, y, z = a * b, a + b**2, a**2 - b
-    p = (2 * x * y * b, x**2, torch.cos(z) * 2 * a, 2 * x * y * a, x**2 * 2 * b, -torch.cos(z))
-    want = torch.stack(list(R["chain_rule_ex9"](a, b)))
+    wants, wrongs = [], []
+    for k in VARIANTS:
+        want = torch.stack(list(REFS[k]["chain_rule_ex9"](a, b)))
+        (pa, pb) = ex9_paths(k, a, b)
+        assert torch.allclose(torch.stack([sum(pa), sum(pb)]), want, rtol=1e-13, atol=1e-13)
+        wants.append(want)
+        wrongs.append({
+            "the path through z is missing (in du/da and du/db)":
+                torch.stack([pa[0] + pa[1], pb[0] + pb[1]]),
+            "the path through y is missing (in du/da and du/db)":
+                torch.stack([pa[0] + pa[2], pb[0] + pb[2]]),
+            "the chain rule combines the paths through x, y and z; you multiplied them":
+                torch.stack([pa[0] * pa[1] * pa[2], pb[0] * pb[1] * pb[2]]),
+            "you returned (du/db, du/da): the pair is (du/da, du/db)": want.flip(0)})
+    wrong_text = wrong_by_variant(wrongs)
+    forbid = {k: ps1_functions.EX9_FORBID[k] for k in VARIANTS}
     cells.append(tests(f'''
-# checks chain_rule_ex9 at five points (a, b) (float64, 13 digits), and that it is worked out by hand
-a = torch.tensor({lit(a, 17)}, dtype=torch.float64)
+# checks chain_rule_ex9 for your u at five points (a, b) (float64, 13 digits), and that it is
+# worked out by hand
+{variant_import("ex9")}a = torch.tensor({lit(a, 17)}, dtype=torch.float64)
 b = torch.tensor({lit(b, 17)}, dtype=torch.float64)
+expected_by_variant = {by_variant(wants, 22)}
+wrong_by_variant = {wrong_text}
 checks.close("chain_rule_ex9(a, b)", student=lambda: list(chain_rule_ex9(a, b)),
-             expected={lit(want, 22)},
-             rtol={RULE_RTOL!r}, atol=1e-12,
-             wrong={{"the path through z is missing (in du/da and du/db)":
-                        {lit(torch.stack([p[0] + p[1], p[3] + p[4]]), 24)},
-                    "the path through y is missing (in du/da and du/db)":
-                        {lit(torch.stack([p[0] + p[2], p[3] + p[5]]), 24)},
-                    "the chain rule combines the paths through x, y and z; you multiplied them":
-                        {lit(torch.stack([p[0] * p[1] * p[2], p[3] * p[4] * p[5]]), 24)},
-                    "you returned (du/db, du/da): the pair is (du/da, du/db)":
-                        {lit(want.flip(0), 24)}}})
-{method("chain_rule_ex9 is worked out by hand", "chain_rule_ex9", forbid=BY_HAND + ("sin",))}{hidden("""
+             expected=expected_by_variant[ex9.number], rtol={RULE_RTOL!r}, atol=1e-12,
+             wrong=wrong_by_variant[ex9.number])
+special_by_variant = {forbid!r}  # the special function of u, which its partials do not use
+checks.method("chain_rule_ex9 is worked out by hand", function="chain_rule_ex9",
+              forbid=checks.BY_HAND + (special_by_variant[ex9.number],))
+{hidden("""
 a = checks.points(seed=191, n=9, low=-3.0, high=3.0)
 b = checks.points(seed=192, n=9, low=-3.0, high=3.0)
-u_x, u_y, u_z = 2 * (a * b) * (a + b**2), (a * b) ** 2, torch.cos(a**2 - b)
-du_da = u_x * b + u_y + u_z * 2 * a
-du_db = u_x * a + u_y * 2 * b - u_z
+ta, tb = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
+du_da, du_db = torch.autograd.grad(ex9.f(ta, tb).sum(), (ta, tb))
 checks.close("chain_rule_ex9(a, b) at hidden points", student=lambda: list(chain_rule_ex9(a, b)),
              expected=lambda: torch.stack([du_da, du_db]), rtol=1e-13, atol=1e-11)
 """)}''', "ex9_chain_tests", 3))
@@ -936,34 +1010,43 @@ def ex10_cells() -> list:
     cells = [md(r'''
 ## Exercise 10 (3 points): the derivative of an inverse function
 
-$f(x) = x^3 + x$ (given above as `f10`) is increasing, so it has an inverse $f^{-1}$, but no simple formula for it: `f10_inverse(y)`, given above, computes it numerically.
+Your $f_{10}$, shown by the cell below (given above as `f10`), is increasing, so it has an inverse $f_{10}^{-1}$, but no simple formula for it: `f10_inverse(y)`, given above, computes it numerically.
 Differentiating both sides of $f^{-1}(f(x)) = x$ gives a formula for $(f^{-1})'(y)$ in terms of $f'$ and $f^{-1}$.
 ### 10a (2 points)
-Write `d_f10_inverse(y)`, the derivative of $f^{-1}$ at `y` (elementwise), **using that formula**: your function calls `f10_inverse`, and uses neither autograd nor a difference quotient (the check compares with the exact values to 13 digits and reads your code).
-'''), solution(SOL["ex10_inverse_solution"], "ex10_inverse_solution"),
-        code("d_f10_inverse(torch.tensor([0.0, 2.0]))  # should be 1 and 1/4")]
+Write `d_f10_inverse(y)`, the derivative of $f_{10}^{-1}$ at `y` (elementwise), **using that formula**: your function calls `f10_inverse`, and uses neither autograd nor a difference quotient (the check compares with the exact values to 13 digits and reads your code).
+'''), show_cell("ex10", "your f10"), solution(SOL["ex10_inverse_solution"], "ex10_inverse_solution"),
+        code("d_f10_inverse(torch.tensor([0.0, 2.0], dtype=torch.float64))")]
     y = f64([-7.3, -1.2, 0.0, 0.8, 2.0, 9.6])
-    xs = R["f10_inverse"](y)
+    wants, wrongs = [], []
+    for k in VARIANTS:
+        ref = REFS[k]
+        xs = ref["f10_inverse"](y)
+        slope = 1 / ref["d_f10_inverse"](y)  # f10' at x = f10_inverse(y)
+        wants.append(ref["d_f10_inverse"](y))
+        at_y = eval(models.EX10_DERIVATIVE[k], {"torch": torch, "x": y})
+        wrongs.append({"you evaluated f' at y; which x belongs to y?": 1 / at_y,
+                       "the reciprocal is missing: recheck your derivation (10b)": slope,
+                       "a sign error: f is increasing, and so is its inverse": -1 / slope})
+        assert torch.allclose(xs, ps1_functions.inverse(ref["f10"], y), rtol=0, atol=0)
+    wrong_text = wrong_by_variant(wrongs)
     cells.append(tests(f'''
-# checks d_f10_inverse at six points (float64, 13 digits), and that it uses the formula with f10_inverse
-y = torch.tensor({lit(y, 17)}, dtype=torch.float64)
+# checks d_f10_inverse for your f10 at six points (float64, 13 digits), and that it uses the
+# formula with f10_inverse
+{variant_import("ex10")}y = torch.tensor({lit(y, 17)}, dtype=torch.float64)
+expected_by_variant = {by_variant(wants, 22)}
+wrong_by_variant = {wrong_text}
 checks.close("d_f10_inverse(y)", student=lambda: d_f10_inverse(y),
-             expected={lit(R["d_f10_inverse"](y), 22)},
-             rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
-             wrong={{"you evaluated f' at y; which x belongs to y?":
-                        {lit(1 / (3 * y**2 + 1), 24)},
-                    "the reciprocal is missing: recheck your derivation (10b)":
-                        {lit(3 * xs**2 + 1, 24)},
-                    "a sign error: f is increasing, and so is its inverse":
-                        {lit(-1 / (3 * xs**2 + 1), 24)}}})
+             expected=expected_by_variant[ex10.number], rtol={RULE_RTOL!r}, atol={RULE_ATOL!r},
+             wrong=wrong_by_variant[ex10.number])
 {method("d_f10_inverse uses the formula, with f10_inverse", "d_f10_inverse",
         forbid=BY_HAND, require=("f10_inverse",))}{hidden("""
+from calcgrad import ps1_functions
+
 y = checks.points(seed=1101, n=9, low=-40.0, high=40.0)
-root = torch.zeros_like(y)  # Newton's method for root**3 + root = y
-for _ in range(100):
-    root = root - (root**3 + root - y) / (3 * root**2 + 1)
+root = ps1_functions.inverse(ex10.f, y).requires_grad_(True)  # f10(root) = y, by bisection
+(slope,) = torch.autograd.grad(ex10.f(root).sum(), root)
 checks.close("d_f10_inverse(y) at hidden points", student=lambda: d_f10_inverse(y),
-             expected=lambda: 1 / (3 * root**2 + 1), rtol=1e-13, atol=1e-15)
+             expected=lambda: 1 / slope, rtol=1e-13, atol=1e-15)
 """)}''', "ex10_inverse_tests", 2))
     cells += [md(r'''
 ### 10b (1 point, written)
@@ -974,7 +1057,7 @@ Differentiate both sides of $f^{-1}(f(x)) = x$ with respect to $x$, using the ch
 $(f^{-1})'(f(x)) \cdot f'(x) = 1$.
 Where $f'(x) \neq 0$ this gives $(f^{-1})'(f(x)) = \frac{1}{f'(x)}$, and with $y = f(x)$, that is $x = f^{-1}(y)$:
 $(f^{-1})'(y) = \frac{1}{f'(f^{-1}(y))}$.
-For $f(x) = x^3 + x$, $f'(x) = 3x^2 + 1 > 0$, so $(f^{-1})'(y) = \frac{1}{3 f^{-1}(y)^2 + 1}$.
+For $f(x) = x^3 + x$ (variant 0), $f'(x) = 3x^2 + 1 > 0$, so $(f^{-1})'(y) = \frac{1}{3 f^{-1}(y)^2 + 1}$; for the other variants, put your $f_{10}'$ in the same place.
 
 **Rubric (1 point).** 0.5 for the chain rule on $f^{-1}(f(x)) = x$; 0.5 for solving it at $x = f^{-1}(y)$, with $f' \neq 0$ named.
 ''', "ex10_derivation_answer", 1)]

@@ -3,7 +3,9 @@ only; run after `make release`, then check expected.json with tests/test_pipelin
 
 The students keep their characters: alice is perfect, bob makes one slip, carol stops after
 Exercise 6, dave makes common mistakes (and takes one shortcut), erin's file is truncated JSON.
-Their answers are the reference solutions of tools/build_ps1.py with some text swapped.
+Their answers are the reference solutions of tools/build_ps1.py with some text swapped; where
+an exercise has per-student variants (issue 14), each answers their own variant
+(tools/ps1_models.py), as a student who sees only their own function writes it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from calcgrad import variants  # noqa: E402
+from tools import ps1_models as models  # noqa: E402
 from tools.build_ps1 import SOL  # noqa: E402
 
 RELEASE = ROOT / "release" / "ps1_calculus" / "ps1_calculus.ipynb"
@@ -67,6 +71,29 @@ def _edited(grade_id: str, *swaps: tuple[str, str]) -> str:
     return src
 
 
+VARIANT_CELLS = {"ex6": ("ex6_tangent_solution", "def df6(x):\n"),
+                 "ex7": ("ex7_gradient_solution", "def grad_f7(x):\n"),
+                 "ex9": ("ex9_chain_solution", "def chain_rule_ex9(a, b):\n"),
+                 "ex10": ("ex10_inverse_solution", "def d_f10_inverse(y):\n")}
+EXERCISES = ("ex5", "ex6", "ex7", "ex9", "ex10")
+
+
+def own_answers(numbers: dict[str, int]) -> dict[str, str]:
+    """Every solution cell as a student writes it whose variants are `numbers` (exercise ->
+    variant): their own function's answer, without the reference's dispatch."""
+    answers = {gid: _answer(src) for gid, src in SOL.items()}
+    answers["ex5_flat_solution"] = models.EX5[numbers["ex5"]]
+    for name, (gid, head) in VARIANT_CELLS.items():
+        own = head + models.indented(name, numbers[name])
+        rest = answers[gid].split("\n\n\ndef ", 1)  # Exercise 6's cell also holds tangent_line
+        answers[gid] = own + ("\n\n\ndef " + rest[1] if len(rest) == 2 else "")
+    return answers
+
+
+def numbers_of(student: str) -> dict[str, int]:
+    return {name: variants.number("ps1_calculus", name, student) for name in EXERCISES}
+
+
 def _student(answers: dict[str, str | None], written: dict[str, str | None]) -> nbformat.NotebookNode:
     """The release with the given solution cells filled in (None: left as released)."""
     nb = nbformat.read(RELEASE, as_version=4)
@@ -80,31 +107,34 @@ def _student(answers: dict[str, str | None], written: dict[str, str | None]) -> 
 
 
 def students() -> dict[str, nbformat.NotebookNode]:
-    perfect = {gid: _answer(src) for gid, src in SOL.items()}
-    bob = dict(perfect, ex2_rules_solution=_edited(
+    own = {name: own_answers(numbers_of(name)) for name in ("alice", "bob", "carol", "dave")}
+    perfect = own["alice"]
+    bob = dict(own["bob"], ex2_rules_solution=_edited(
         "ex2_rules_solution", ("(df(x) * g(x) - f(x) * dg(x)) / g(x) ** 2",
                                "(f(x) * dg(x) - df(x) * g(x)) / g(x) ** 2")))
-    carol = {gid: src for gid, src in perfect.items()
+    carol = {gid: src for gid, src in own["carol"].items()
              if gid.split("_")[0] in ("ex1a", "ex1", "ex1c", "ex1d", "ex2", "ex3", "ex4", "ex5",
                                       "ex6")}
-    dave = dict(perfect)
+    dave = dict(own["dave"])
+    df6 = models.EX6[numbers_of("dave")["ex6"]]
     dave.update({
         "ex1d_log_solution": _edited("ex1d_log_solution", ("1 / x", "1 / (x * math.log(10))")),
         "ex4_x_to_the_x_solution": _edited("ex4_x_to_the_x_solution",
                                            ("x**x * (torch.log(x) + 1)", "x * x ** (x - 1)")),
-        "ex6_tangent_solution": _edited(
-            "ex6_tangent_solution",
-            ("return 3 * x**2 + 1 / x**2", "h = 1e-5\n    return (f6(x + h) - f6(x - h)) / (2 * h)"),
-            ("f(x0) - slope * x0", "f(x0)")),
+        "ex6_tangent_solution": dave["ex6_tangent_solution"].replace(
+            df6, "h = 1e-5\n    return (f6(x + h) - f6(x - h)) / (2 * h)").replace(
+            "f(x0) - slope * x0", "f(x0)"),
         "ex6_plot_solution": _edited("ex6_plot_solution",
-                                     ("torch.linspace(0.25, 2.0, 100)",
-                                      "torch.linspace(-2.0, 2.0, 100)")),
+                                     ("torch.linspace(0.25, 2.0, 100",
+                                      "torch.linspace(-2.0, 2.0, 100")),
         "ex8_norm_solution": _edited("ex8_norm_solution",
                                      ("    if norm == 0:\n        return torch.zeros_like(x)\n", ""),
                                      ("return x / norm", "return 2 * x")),
         "ex11_step_solution": _edited("ex11_step_solution", ("h = 1e-5\n", "h = 1e-3\n"),
                                       ("(f(x + h) - f(x - h)) / (2 * h)", "(f(x + h) - f(x)) / h")),
     })
+    assert "(2 * h)" in dave["ex6_tangent_solution"] and "return slope, f(x0)\n" in \
+        dave["ex6_tangent_solution"] + "\n"
     carol_written = {k: v for k, v in WRITTEN.items()
                      if k in ("ex1e_proof_answer", "ex2_proofs_answer", "ex5_meaning_answer")}
     return {
