@@ -34,7 +34,7 @@ from nbformat.notebooknode import NotebookNode
 
 from calcgrad import variants
 from calcgrad.grading import outputs as out
-from calcgrad.grading import pool, split, trusted
+from calcgrad.grading import nbgrader_selection, pool, split, submission_files, trusted
 from calcgrad.grading.nbgrader_steps import AssignmentRecord, Steps, notebook_text, save_grades
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.run_table import NotebookReport, Row
@@ -277,6 +277,8 @@ class Grader:
         self.warm_note = ""
         self._analysis_cache: dict = {}
         self._released_cache: dict[str, set[str]] = {}
+        # Per student being graded: the files next to the notebooks (submission_files).
+        self._inputs: dict[str, submission_files.Inputs] = {}
         self._hidden_cache: dict[str, set[int]] = {}
         # Per notebook and variant signature: the checks' expected values (calcgrad.variants).
         self._expected: dict[tuple, dict] = {}
@@ -291,6 +293,12 @@ class Grader:
         names = list(record.notebooks)
         if not names:
             raise ConfigurationError(f"assignment {assignment!r} has no notebooks")
+        # CALL SITE (nbgrader_selection): only the notebooks nbgrader's --notebook selects
+        # (CourseDirectory.notebook_id); the others keep their autograded files and grades.
+        try:
+            names = nbgrader_selection.selected_notebooks(self.course.coursedir, names)
+        except nbgrader_selection.NoNotebookSelected as exc:
+            raise ConfigurationError(str(exc)) from None
         self.steps = Steps(self.course.config, self.course.coursedir, record)
         if self.options.dask_scheduler:  # the sandboxes start on the cluster's workers
             from calcgrad.grading import cluster
@@ -314,12 +322,17 @@ class Grader:
         # A submission folder that is (or passes through) a symbolic link is not read.
         safe_folder = not exists or (folder.is_dir() and inside(folder, self.course.root))
         found = find_notebooks(folder, names) if safe_folder and exists else {}
-        extra_note = _extra_files_note(folder, found) if safe_folder and exists else ""
+        # CALL SITE (submission_files): the files nbgrader would copy next to the notebooks
+        # (the student's own, then source/'s released ones); written to autograded/ in
+        # _complete, shipped into each notebook's sandbox below.
+        inputs = submission_files.gather(self.course, self.options.assignment,
+                                         folder if safe_folder and exists else None)
+        self._inputs[student] = inputs
         jobs = []
         for name in names:
             nbjob = NotebookJob(student, name, report=NotebookReport(name))
-            if extra_note and not jobs:
-                nbjob.report.notes.append(extra_note)
+            if inputs.notes and not jobs:
+                nbjob.report.notes.extend(inputs.notes[:5])
             jobs.append(nbjob)
             hit = found.get(name)
             if not safe_folder:
@@ -345,6 +358,15 @@ class Grader:
                 nbjob.report.status = "corrupt"
                 nbjob.report.notes.append(f"nbgrader could not read its cells: "
                                           f"{type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            # CALL SITE (nbgrader_selection): a notebook for another kernel is not run.
+            refusal = nbgrader_selection.kernel_refusal(nbjob.nb)
+            if refusal:
+                nbjob.report.status = "corrupt"
+                nbjob.report.notes.append(f"{hit.path.name} not run: {refusal}")
+                continue
+            # CALL SITE (submission_files): the files go into the sandbox's scratch folder.
+            nbjob.job["files"] = inputs.for_sandbox()
         return jobs
 
     def _analyse(self, source: str, known: set[str]) -> tuple:
@@ -666,6 +688,11 @@ class Grader:
             save_grades(self.steps, self.gb, self.options.assignment, nbjob.student,
                         nbjob.notebook, nb)
             dest = self.course.autograded(nbjob.student, self.options.assignment)
+            # CALL SITE (submission_files): the files the notebook wrote (side effects),
+            # checked, kept next to it as nbgrader keeps them; the notebook is written last.
+            written = submission_files.produced(nbjob.run.files if nbjob.run else [],
+                                                nbjob.report.notes)
+            submission_files.write_autograded(dest, written, nbjob.report.notes)
             _write(dest / f"{nbjob.notebook}.ipynb", notebook_text(nb))
         nbjob.nb = nbjob.job = None  # done with: memory stays flat across the class
 
@@ -683,8 +710,10 @@ class Grader:
         else:
             self.gb.update_or_create_submission(self.options.assignment, student)
         dest = self.course.autograded(student, self.options.assignment)
-        if timestamp:
-            _write(dest / "timestamp.txt", timestamp.isoformat(" "))
+        # CALL SITE (submission_files): the submitted files (timestamp.txt verbatim, as
+        # nbgrader copies it), then source/'s released files over them, into autograded/.
+        inputs = self._inputs.pop(student, None) or submission_files.Inputs()
+        submission_files.write_autograded(dest, inputs.files, notes)
         # nbgrader's exchange names released feedback after this secret (release_feedback).
         if folder.is_dir() and os.path.lexists(folder / SECRET):
             try:
@@ -763,6 +792,8 @@ class Grader:
         threading.Thread(target=trusted.namespace, daemon=True).start()
         self._warmup = self.warmup_cells()
         students = self.options.students or self.course.students(self.options.assignment)
+        # CALL SITE (nbgrader_selection): nbgrader's CourseDirectory.student_id glob.
+        students = nbgrader_selection.selected_students(self.course.coursedir, students)
         rows: list[Row] = []
         slots = list(range(max(1, self.options.jobs)))
         leases = self._claim_slots(len(slots))
@@ -790,6 +821,16 @@ class Grader:
             report = NotebookReport(names[0], status="missing",
                                     notes=["no submitted folder: nothing written"])
             rows.append(Row(student, 0.0, 0.0, [report], recorded=False))
+        # CALL SITE (nbgrader_selection): with Autograde.create_student = False, a student
+        # the gradebook does not hold is not graded (nbgrader fails that submission).
+        if not nbgrader_selection.creates_students(self.course.config):
+            with self.course.gradebook() as gb:
+                known = {s.id for s in gb.students}
+            for student in [s for s in students if s not in unknown and s not in known]:
+                unknown.append(student)
+                report = NotebookReport(names[0], status="missing", notes=[
+                    "not in the gradebook, and Autograde.create_student is False: not graded"])
+                rows.append(Row(student, 0.0, 0.0, [report], recorded=False))
         students = [s for s in students if s not in unknown]
         # Students read and not yet complete: memory does not grow with the class.
         window = 2 * len(slots) + 2
@@ -848,6 +889,9 @@ class Grader:
                     nbjob.report.notes.append(f"{type(exc).__name__}: {exc}"[:300])
                     self.log(f"grader error on {student}/{nbjob.notebook}:\n"
                              + traceback.format_exc())
+            # CALL SITE (submission_files): nbgrader's file permissions on autograded/.
+            submission_files.apply_permissions(
+                self.course.autograded(student, self.options.assignment), self.course)
             row = self.row(student, jobs, notes)
             # Nothing of this student stays in the batch's gradebook session.
             self.gb.db.expunge_all()
@@ -857,16 +901,6 @@ class Grader:
 
 
 SECRET = "submission_secret.txt"
-
-
-def _extra_files_note(folder: Path, found: dict) -> str:
-    graded = {f.path.name for f in found.values() if f.path is not None}
-    others = [p.name for p in sorted(folder.iterdir())
-              if p.name not in graded and p.name not in ("timestamp.txt", SECRET)]
-    if not others:
-        return ""
-    shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-    return f"ignored {len(others)} other file(s) next to the notebook: {shown}"
 
 
 def _write(path: Path, text: str) -> None:
