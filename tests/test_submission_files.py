@@ -46,8 +46,12 @@ def test_gather_takes_submitted_then_released_files_and_nothing_else(tmp_path):
     src = root / "source" / "ps1"
     _write(src / "ps1.ipynb", "{\"hidden\": \"tests\"}")
     _write(src / "data.csv", "released")
+    _write(src / "instructor-only.txt", "kept out of the release")
+    _write(root / "release" / "ps1" / "data.csv", "released")
+    _write(root / "release" / "ps1" / "ps1.ipynb", "{}")
     inputs = sf.gather(_course(root), "ps1", sub)
     assert inputs.files == {
+        "instructor-only.txt": b"kept out of the release",  # autograded/ only, as nbgrader
         "data.csv": b"released",  # source/ over the student's copy, as nbgrader does
         "helper.py": b"def f(): return 1\n",
         "sub/deep.txt": b"deep",
@@ -55,7 +59,9 @@ def test_gather_takes_submitted_then_released_files_and_nothing_else(tmp_path):
     }
     assert any("link.txt" in note and "symbolic link" in note for note in inputs.notes)
     shipped = {item["path"]: base64.b64decode(item["data"]) for item in inputs.for_sandbox()}
-    assert "timestamp.txt" not in shipped and shipped["helper.py"].startswith(b"def f")
+    # The sandbox: the student's files and the release, never source/ nor the records.
+    assert shipped == {"data.csv": b"released", "helper.py": b"def f(): return 1\n",
+                       "sub/deep.txt": b"deep"}
 
 
 def test_gather_never_reads_the_gradebook_or_a_linked_folder(tmp_path):

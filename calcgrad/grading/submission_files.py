@@ -18,8 +18,10 @@ calcgrad does the same in three steps:
   again: names, sizes, never over a notebook or the submission's records), into
   autograded/, then nbgrader's permissions (`apply_permissions`).
 
-Files from `source/` are the ones `nbgrader generate_assignment` released to every student
-(it copies the same files with the same ignore patterns), so they hold nothing secret.
+The sandbox gets the released files from `release/<assignment>/` (what every student was
+given), not from `source/`: an instructor's file kept out of the release never enters it.
+autograded/ gets `source/`'s, as under nbgrader (the instructor's folder, never shown to a
+student's code).
 """
 
 from __future__ import annotations
@@ -46,15 +48,19 @@ RECORDS = ("timestamp.txt", "submission_secret.txt")
 
 @dataclass
 class Inputs:
-    """What goes next to the notebooks: relative POSIX path -> bytes, in nbgrader's order."""
+    """What goes next to the notebooks, relative POSIX path -> bytes, in nbgrader's order:
+    `files` for autograded/ (the submitted files, source/'s over them, as nbgrader copies),
+    `sandbox` for the notebook's run (the submitted files, release/'s over them: what the
+    students were given, so nothing the instructor kept out of the release)."""
 
     files: dict[str, bytes] = field(default_factory=dict)
+    sandbox: dict[str, bytes] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def for_sandbox(self) -> list[dict]:
-        """The job's `files`: everything but the submission's records."""
+        """The job's `files`: the sandbox's, without the submission's records."""
         return [{"path": rel, "data": base64.b64encode(data).decode("ascii")}
-                for rel, data in self.files.items() if rel not in RECORDS]
+                for rel, data in self.sandbox.items() if rel not in RECORDS]
 
 
 def _ignored(name: str, patterns: list[str]) -> bool:
@@ -92,49 +98,62 @@ def _walk(folder: Path, patterns: list[str], skip: set[Path], notes: list[str],
             notes.append(f"{rel} ignored (not a regular file)")
 
 
-def _add(inputs: Inputs, rel: str, path: Path, total: list[int]) -> None:
+def _layer(base: dict[str, bytes], files, notes: list[str]) -> dict[str, bytes]:
+    """`base` with `files` ((relative path, absolute path) pairs) read over it, within the
+    count and size limits."""
     from calcgrad.grading.submission import Unreadable, read_regular
 
-    if rel not in inputs.files and len(inputs.files) >= MAX_FILES:
-        inputs.notes.append(f"{rel} ignored (more than {MAX_FILES} files)")
-        return
-    try:
-        data = read_regular(path, MAX_FILE_BYTES)
-    except Unreadable as exc:
-        inputs.notes.append(f"{rel} ignored ({exc})")
-        return
-    previous = len(inputs.files.get(rel, b""))
-    if total[0] - previous + len(data) > MAX_TOTAL_BYTES:
-        inputs.notes.append(f"{rel} ignored (the files add up to more than "
-                            f"{MAX_TOTAL_BYTES // MiB} MiB)")
-        return
-    total[0] += len(data) - previous
-    inputs.files[rel] = data
+    layered = dict(base)
+    total = sum(map(len, layered.values()))
+    for rel, path in files:
+        if rel not in layered and len(layered) >= MAX_FILES:
+            notes.append(f"{rel} ignored (more than {MAX_FILES} files)")
+            continue
+        try:
+            data = read_regular(path, MAX_FILE_BYTES)
+        except Unreadable as exc:
+            notes.append(f"{rel} ignored ({exc})")
+            continue
+        previous = len(layered.get(rel, b""))
+        if total - previous + len(data) > MAX_TOTAL_BYTES:
+            notes.append(f"{rel} ignored (the files add up to more than "
+                         f"{MAX_TOTAL_BYTES // MiB} MiB)")
+            continue
+        total += len(data) - previous
+        layered[rel] = data
+    return layered
 
 
 def gather(course, assignment: str, submitted: Path | None) -> Inputs:
     """The files nbgrader would copy next to the notebooks: the submitted folder's (when it
-    is a real folder inside the course), then source/'s over them."""
+    is a real folder inside the course), then source/'s over them (release/'s for the
+    sandbox). Notes are about the student's files only."""
     from calcgrad.grading.submission import inside
 
     cd = course.coursedir
     patterns = list(cd.ignore)
-    inputs, total = Inputs(), [0]
+    inputs = Inputs()
     skip = set()
     db = course.db_path()
     if db is not None:
         skip.add(Path(os.path.abspath(db)))  # never the gradebook, wherever it lives
+    own: dict[str, bytes] = {}
     if submitted is not None and submitted.is_dir() and not submitted.is_symlink() \
             and inside(submitted, course.root):
-        for rel, path in _walk(submitted, patterns, skip, inputs.notes):
-            _add(inputs, rel, path, total)
-    source = Path(cd.format_path(cd.source_directory, ".", assignment))
+        own = _layer({}, list(_walk(submitted, patterns, skip, inputs.notes)), inputs.notes)
     exclude = set(_exclude_overwriting(course.config, assignment))
-    if source.is_dir() and inside(source, course.root):
-        released_notes: list[str] = []
-        for rel, path in _walk(source, patterns, skip, released_notes):
-            if rel not in exclude and rel not in RECORDS:
-                _add(inputs, rel, path, total)
+    instructor_notes: list[str] = []  # about the course's own files: not the student's
+
+    def released(directory: str) -> list:
+        folder = Path(cd.format_path(directory, ".", assignment))
+        if not folder.is_dir() or not inside(folder, course.root):
+            return []
+        return [(rel, path) for rel, path in _walk(folder, patterns, skip, instructor_notes)
+                if rel not in exclude and rel not in RECORDS]
+
+    inputs.files = _layer(own, released(cd.source_directory), instructor_notes)
+    inputs.sandbox = _layer({k: v for k, v in own.items() if k not in RECORDS},
+                            released(cd.release_directory), instructor_notes)
     return inputs
 
 
