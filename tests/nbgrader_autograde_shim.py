@@ -31,13 +31,28 @@ EXTRA_OPTIONS = os.environ.get("CALCGRAD_SHIM_OPTIONS", "").split()
 CALLS: list[list[str]] = []  # what was routed to calcgrad (the conformance test counts them)
 
 
+def _value(value):
+    """A command-line value as Python: traitlets keeps `--Class.trait=text` as a string that
+    the trait parses when it is loaded (a literal for numbers, booleans, lists)."""
+    import ast
+
+    from traitlets.config.loader import DeferredConfigString
+
+    if isinstance(value, DeferredConfigString):
+        try:
+            return ast.literal_eval(str(value))
+        except (ValueError, SyntaxError):
+            return str(value)
+    return value
+
+
 def _config_lines(config) -> list[str]:
     lines = []
     for section, values in config.items():
         # nbgrader's AutogradeApp moves its deprecated `AutogradeApp.x` settings to Autograde.
         target = "Autograde" if section == "AutogradeApp" else section
         for key, value in values.items():
-            lines.append(f"c.{target}.{key} = {value!r}")
+            lines.append(f"c.{target}.{key} = {_value(value)!r}")
     return lines
 
 
