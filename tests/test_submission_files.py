@@ -161,3 +161,17 @@ def test_permissions_follow_nbgrader(tmp_path):
     course.config.Autograde.permissions = 640
     sf.apply_permissions(dest, course)
     assert oct(os.stat(dest / "a.txt").st_mode & 0o7777) == "0o640"
+
+
+def test_prune_keeps_what_this_run_wrote_and_never_follows_links(tmp_path):
+    dest = tmp_path / "autograded" / "ann" / "ps1"
+    outside = tmp_path / "outside"
+    _write(outside / "precious.txt", "keep me")
+    _write(dest / "p1.ipynb", "{}")
+    _write(dest / "data.csv", "this run")
+    _write(dest / "old" / "side-effect.txt", "an earlier run")
+    (dest / "linked").symlink_to(outside, target_is_directory=True)
+    removed = sf.prune(dest, {"p1.ipynb", "data.csv"})
+    assert sorted(removed) == ["linked", "old/side-effect.txt"]
+    assert sorted(p.name for p in dest.iterdir()) == ["data.csv", "p1.ipynb"]
+    assert (outside / "precious.txt").read_text() == "keep me"

@@ -279,6 +279,8 @@ class Grader:
         self._released_cache: dict[str, set[str]] = {}
         # Per student being graded: the files next to the notebooks (submission_files).
         self._inputs: dict[str, submission_files.Inputs] = {}
+        # Per student being saved: what this run wrote into autograded/ (the rest is pruned).
+        self._kept: dict[str, set[str]] = {}
         self._hidden_cache: dict[str, set[int]] = {}
         # Per notebook and variant signature: the checks' expected values (calcgrad.variants).
         self._expected: dict[tuple, dict] = {}
@@ -692,7 +694,8 @@ class Grader:
             # checked, kept next to it as nbgrader keeps them; the notebook is written last.
             written = submission_files.produced(nbjob.run.files if nbjob.run else [],
                                                 nbjob.report.notes)
-            submission_files.write_autograded(dest, written, nbjob.report.notes)
+            self._kept.setdefault(nbjob.student, set()).update(
+                submission_files.write_autograded(dest, written, nbjob.report.notes))
             _write(dest / f"{nbjob.notebook}.ipynb", notebook_text(nb))
         nbjob.nb = nbjob.job = None  # done with: memory stays flat across the class
 
@@ -713,7 +716,7 @@ class Grader:
         # CALL SITE (submission_files): the submitted files (timestamp.txt verbatim, as
         # nbgrader copies it), then source/'s released files over them, into autograded/.
         inputs = self._inputs.pop(student, None) or submission_files.Inputs()
-        submission_files.write_autograded(dest, inputs.files, notes)
+        self._kept[student] = submission_files.write_autograded(dest, inputs.files, notes)
         # nbgrader's exchange names released feedback after this secret (release_feedback).
         if folder.is_dir() and os.path.lexists(folder / SECRET):
             try:
@@ -889,9 +892,15 @@ class Grader:
                     nbjob.report.notes.append(f"{type(exc).__name__}: {exc}"[:300])
                     self.log(f"grader error on {student}/{nbjob.notebook}:\n"
                              + traceback.format_exc())
-            # CALL SITE (submission_files): nbgrader's file permissions on autograded/.
-            submission_files.apply_permissions(
-                self.course.autograded(student, self.options.assignment), self.course)
+            dest = self.course.autograded(student, self.options.assignment)
+            # CALL SITE (submission_files): as `nbgrader autograde --force`, autograded/ holds
+            # only what this run wrote (when every notebook was graded), with nbgrader's
+            # file permissions.
+            kept = self._kept.pop(student, set()) | {f"{j.notebook}.ipynb" for j in jobs} \
+                | {SECRET}
+            if len(jobs) == len(self.steps.record.notebooks):
+                submission_files.prune(dest, kept)
+            submission_files.apply_permissions(dest, self.course)
             row = self.row(student, jobs, notes)
             # Nothing of this student stays in the batch's gradebook session.
             self.gb.db.expunge_all()

@@ -265,9 +265,11 @@ def produced(raw, notes: list[str]) -> dict[str, bytes]:
     return kept
 
 
-def write_autograded(dest: Path, files: dict[str, bytes], notes: list[str]) -> None:
+def write_autograded(dest: Path, files: dict[str, bytes], notes: list[str]) -> set[str]:
     """Write `files` (relative path -> bytes) under `dest`, creating real folders only:
-    a path that meets a symbolic link or a non-folder on the way is skipped."""
+    a path that meets a symbolic link or a non-folder on the way is skipped. Returns the
+    relative paths written."""
+    written: set[str] = set()
     root = Path(os.path.abspath(dest))
     root.mkdir(parents=True, exist_ok=True)
     for rel, data in files.items():
@@ -288,6 +290,8 @@ def write_autograded(dest: Path, files: dict[str, bytes], notes: list[str]) -> N
             continue
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
+        written.add(rel)
+    return written
 
 
 def _real_folders(root: Path, folder: Path) -> bool:
@@ -333,3 +337,26 @@ def _groupshared(folder: Path) -> None:
             os.chmod(folder, (mode | 0o2770) & 0o2777)
         except PermissionError:
             pass
+
+
+def prune(dest: Path, keep: set[str]) -> list[str]:
+    """Remove from `dest` the files this run did not write (what an earlier run copied or a
+    notebook wrote then), as `nbgrader autograde --force` starts from an empty folder; then
+    the folders left empty. Links are removed, never followed. Returns what was removed."""
+    root = Path(os.path.abspath(dest))
+    removed: list[str] = []
+    if not root.is_dir() or root.is_symlink():
+        return removed
+    for dirname, dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirname, d))]:
+            path = os.path.join(dirname, name)
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            if rel not in keep:
+                os.unlink(path)
+                removed.append(rel)
+        if dirname != str(root):
+            try:
+                os.rmdir(dirname)  # only when empty
+            except OSError:
+                pass
+    return removed
