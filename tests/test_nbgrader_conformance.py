@@ -19,7 +19,6 @@ import nbgrader
 
 HERE = Path(__file__).resolve().parent
 SUITE = Path(nbgrader.__file__).resolve().parent / "tests" / "apps" / "test_nbgrader_autograde.py"
-CLASS = "TestNbGraderAutograde"
 
 # Deselected: the README's "Differences from nbgrader autograde", one reason each.
 RERUN = "every run re-grades every selected submission (nbgrader skips graded ones unless --force)"
@@ -69,14 +68,14 @@ def _results(report: Path) -> dict[str, str]:
 def test_nbgrader_autograde_suite_passes_with_calcgrad(tmp_path):
     report = tmp_path / "report.xml"
     calls = tmp_path / "calls.txt"
-    deselect = [arg for name in DIFFERENCES for arg in ("--deselect", f"{SUITE}::{CLASS}::{name}")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
         str(HERE), os.environ.get("PYTHONPATH", "")])), CALCGRAD_SHIM_CALLS=str(calls),
+        CALCGRAD_SHIM_DESELECT=",".join(DIFFERENCES),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          "-p", "nbgrader_autograde_shim", "--rootdir", str(tmp_path), "-o", "addopts=",
-         f"--junitxml={report}", str(SUITE), *deselect],
+         f"--junitxml={report}", str(SUITE)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800)
     outcomes = _results(report)
     failed = sorted(n for n, o in outcomes.items() if o == "failed")
@@ -88,7 +87,8 @@ def test_nbgrader_autograde_suite_passes_with_calcgrad(tmp_path):
     skipped = {n for n, o in outcomes.items() if o == "skipped"}
     assert skipped == SKIPPED_UPSTREAM, skipped
     passed = [n for n, o in outcomes.items() if o == "passed"]
-    assert len(passed) >= 30, passed
+    # nbgrader 0.9.6 (pinned): 42 cases, 12 deselected above, 2 skipped by nbgrader itself.
+    assert len(passed) >= 28, passed
     # The autograde calls went to calcgrad (the shim counts them), not to nbgrader.
     routed = calls.read_text().splitlines()
     assert len(routed) >= len(passed), routed
