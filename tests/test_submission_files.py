@@ -175,3 +175,54 @@ def test_prune_keeps_what_this_run_wrote_and_never_follows_links(tmp_path):
     assert sorted(removed) == ["linked", "old/side-effect.txt"]
     assert sorted(p.name for p in dest.iterdir()) == ["data.csv", "p1.ipynb"]
     assert (outside / "precious.txt").read_text() == "keep me"
+
+
+# -- in the real sandbox: cold (one bwrap per notebook) and warm (a child forked per notebook)
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from calcgrad.grading.sandbox import Sandbox, SandboxUnavailable
+
+    box = Sandbox()
+    try:
+        box.check()
+    except SandboxUnavailable as exc:
+        pytest.skip(f"no sandbox here: {exc}")
+    return box
+
+
+FILES_JOB = [
+    "print(open('data.csv').read())",
+    "import sys\nsys.path.insert(0, 'pkg')\nimport helper\nprint(helper.X + 1)",
+    "import os\nopen('side-effect.txt', 'w').write('made here')\n"
+    "os.makedirs('out', exist_ok=True)\nopen('out/table.csv', 'w').write('a,b')\n"
+    "os.symlink('/etc/hostname', 'link')\nopen('data.csv', 'a').write(',4')",
+]
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_files_reach_the_notebook_and_what_it_writes_comes_back(sandbox, warm):
+    from calcgrad.grading import pool, supervise
+    from calcgrad.grading.limits import Limits
+
+    inputs = sf.Inputs(sandbox={"data.csv": b"1,2,3", "pkg/helper.py": b"X = 41\n",
+                                "timestamp.txt": b"never shipped"})
+    job = {"cells": [{"index": i, "source": s} for i, s in enumerate(FILES_JOB)],
+           "notebook_name": "nb.ipynb", "notebook_text": "{}", "files": inputs.for_sandbox()}
+    if warm:
+        worker = pool.WarmWorker(sandbox, Limits(), slot=0, warmup_cells=[])
+        worker.start()
+        try:
+            run = worker.run(job)
+        finally:
+            worker.close()
+    else:
+        run = supervise.run_job(job, Limits(), sandbox)
+    assert run.ended, run.detail
+    text = ["".join(o.get("text", "") for o in run.cells[i].outputs) for i in range(3)]
+    assert text[0].strip() == "1,2,3" and text[1].strip() == "42"
+    notes: list[str] = []
+    # Written and changed files come back; the link, the notebook and unchanged files do not.
+    assert sf.produced(run.files, notes) == {"side-effect.txt": b"made here",
+                                             "out/table.csv": b"a,b", "data.csv": b"1,2,3,4"}
+    assert notes == []

@@ -44,6 +44,7 @@ MAX_KEPT_BYTES = 8 * MiB
 # The submission's records: copied verbatim, never shipped into the sandbox, never replaced
 # by a file the notebook wrote.
 RECORDS = ("timestamp.txt", "submission_secret.txt")
+NOT_KEPT_FOLDERS = ("__pycache__", ".ipynb_checkpoints")
 
 
 @dataclass
@@ -208,10 +209,11 @@ def collect(placed: dict[str, tuple[int, int]], skip: set[str], workdir: str | N
         except OSError:
             return kept
     for dirname, dirnames, filenames in os.walk("."):
-        dirnames.sort()
+        # Python's bytecode caches and Jupyter's checkpoints are not the notebook's work.
+        dirnames[:] = sorted(d for d in dirnames if d not in NOT_KEPT_FOLDERS)
         for name in sorted(filenames):
             rel = os.path.normpath(os.path.join(dirname, name)).replace(os.sep, "/")
-            if rel in skip or rel.endswith(".ipynb") or _safe_relative(rel) is None:
+            if rel in skip or rel.endswith((".ipynb", ".pyc")) or _safe_relative(rel) is None:
                 continue
             try:
                 st = os.lstat(rel)
