@@ -77,7 +77,7 @@ def run_calcgrad(args: list[str], retcode: int = 0, env: dict | None = None,
     config = Config()
     namespace["get_config"] = lambda: config
     namespace["c"] = config
-    exec(compile(text, str(cwd_config.resolve()), "exec"), namespace)  # noqa: S102 - test config
+    exec(compile(text, str(cwd_config.resolve()), "exec"), namespace)  # the test's own config
     cli_config = app.config
     root = Path(cli_config.get("CourseDirectory", {}).get("root")
                 or config.CourseDirectory.get("root") or os.getcwd())
