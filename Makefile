@@ -29,7 +29,7 @@ nbval: setup
 	$(BIN)/pytest -q --nbval-lax source
 
 test: setup lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests
 	$(MAKE) --no-print-directory nbval
 
 # plain `nbgrader autograde` vs `calcgrad autograde` on the same class of N honest
@@ -37,8 +37,12 @@ test: setup lint
 # by calcgrad only, to show its peak memory does not grow with the class. About 20 minutes.
 N ?= 100
 BIG ?= 1000
+# Then a burst of BURST submissions within a second: `calcgrad serve` (warm) against plain
+# nbgrader's collect+autograde+generate_feedback+release_feedback, p50/p95 submit -> feedback.
+BURST ?= 50
 bench: setup
 	$(BIN)/python tools/bench.py --n $(N) $(if $(BIG),--calcgrad-n $(BIG))
+	$(BIN)/python tools/bench_serve.py --n $(BURST)
 
 # Regenerate release/ from source/ (never hand-edit release/).
 release: setup

@@ -14,6 +14,7 @@ import argparse
 import os
 import signal
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -26,6 +27,26 @@ WARNING = """\
 !!! checks are still decided outside student code, but a hostile notebook can read
 !!! source/, the gradebook and other submissions. Use only on trusted submissions.
 """
+
+
+class _HelpAll(argparse.Action):
+    """`calcgrad autograde --help-all`: the flags, then the settings nbgrader_config.py may
+    hold (traitlets' own listing of them)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from calcgrad.grading.config import CalcgradAutograde
+
+        parser.print_help()
+        print("\nsettings in the course's nbgrader_config.py (a flag above overrides its "
+              "setting):")
+        for name, trait in sorted(CalcgradAutograde.class_traits(config=True).items()):
+            print(f"\n  c.CalcgradAutograde.{name} = {trait.default_value!r}")
+            print(textwrap.fill(trait.help, width=88, initial_indent="      ",
+                                subsequent_indent="      "))
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,14 +75,17 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
                        help="time per cell (default: nbgrader's Execute.timeout, else "
                             f"{d.cell_seconds:g})")
-    grade.add_argument("--notebook-timeout", type=float, default=d.notebook_seconds,
+    grade.add_argument("--notebook-timeout", type=float, default=None,
                        metavar="SECONDS", help="wall-clock and CPU time per notebook "
                                                f"(default {d.notebook_seconds:g})")
-    grade.add_argument("--memory", type=int, default=d.memory_bytes // MiB, metavar="MIB",
+    grade.add_argument("--memory", type=int, default=None, metavar="MIB",
                        help=f"address space per notebook (default {d.memory_bytes // MiB})")
-    grade.add_argument("--output-limit", type=int, default=d.output_cell_bytes,
+    grade.add_argument("--output-limit", type=int, default=None,
                        metavar="BYTES", help="output kept per cell (default "
                                              f"{d.output_cell_bytes}); per notebook: 8x")
+    grade.add_argument("--help-all", action=_HelpAll,
+                       help="this help, then every setting of c.CalcgradAutograde in "
+                            "nbgrader_config.py (the flags above override them)")
     grade.add_argument("--quiet", "-q", action="store_true", help="print only the table")
     grade.add_argument("--progress", action="store_true",
                        help="a line per student on stderr as each is done (for logs; on a "
@@ -79,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("report", add_help=False,
                    help="HTML + PNG report of a graded assignment, from the gradebook "
                         "(calcgrad report --help)")
+    # Listed for --help; main() hands `serve ...` to calcgrad.serve.cli.
+    sub.add_parser("serve", add_help=False,
+                   help="grade each submission as it arrives and release its feedback "
+                        "(calcgrad serve --help)")
     # Listed for --help; main() hands `variants ...` to calcgrad.variants_table.
     sub.add_parser("variants", add_help=False,
                    help="CSV of every student's variant (calcgrad variants --help)")
@@ -94,23 +122,39 @@ def _default_jobs(limits: Limits) -> int:
     return max(1, min(cores, available // limits.memory_bytes))
 
 
-def _limits(args, course) -> Limits:
-    cell = args.cell_timeout
-    if cell is None:
-        configured = course.config.get("Execute", {}).get("timeout")
-        cell = float(configured) if isinstance(configured, (int, float)) and configured else \
-            Limits().cell_seconds
-    return Limits(cell_seconds=cell, notebook_seconds=args.notebook_timeout,
-                  notebook_cpu_seconds=int(args.notebook_timeout),
-                  memory_bytes=args.memory * MiB, output_cell_bytes=args.output_limit,
-                  output_notebook_bytes=args.output_limit * 8)
+# Flags that override a setting of CalcgradAutograde: flag's dest -> setting.
+OVERRIDES = {"cell_timeout": "cell_timeout", "notebook_timeout": "notebook_timeout",
+             "memory": "memory_mib", "output_limit": "output_limit", "jobs": "jobs",
+             "dask_scheduler": "dask_scheduler"}
+
+
+def autograde_settings(args, course):
+    """The course's c.CalcgradAutograde settings, with the flags given on top."""
+    from traitlets import TraitError
+
+    from calcgrad.grading.config import CalcgradAutograde, ConfigurationError
+
+    try:
+        settings = CalcgradAutograde(config=course.config)
+    except TraitError as exc:
+        raise ConfigurationError(f"c.CalcgradAutograde in {course.root / 'nbgrader_config.py'}:"
+                                 f" {exc}") from None
+    for dest, name in OVERRIDES.items():
+        if getattr(args, dest) is not None:
+            setattr(settings, name, getattr(args, dest))
+    if args.no_warm:
+        settings.warm = False
+    return settings
 
 
 def autograde(args) -> int:
-    from calcgrad.grading.autograde import Course, find_course_dir
+    from calcgrad.grading.config import Course, find_course_dir
 
     course = Course.load(args.course_dir or find_course_dir())
-    limits = _limits(args, course)
+    settings = autograde_settings(args, course)
+    args.dask_scheduler = settings.dask_scheduler or None
+    args.jobs, args.no_warm = settings.jobs or None, not settings.warm
+    limits = settings.limits(course.config)
     if args.no_sandbox:
         sys.stderr.write(WARNING)
 
@@ -141,7 +185,8 @@ def _cancel_then_interrupt(signum, frame) -> None:
 
 def _autograde(args, course, limits, log, dask) -> int:
     from calcgrad.grading import run_table
-    from calcgrad.grading.autograde import Grader, Options
+    from calcgrad.grading.autograde import Grader
+    from calcgrad.grading.config import Options
 
     jobs = args.jobs or (dask.threads() if dask else _default_jobs(limits))
     options = Options(args.assignment, students=args.student, jobs=jobs, limits=limits,
@@ -207,7 +252,7 @@ def _warn_of_leaking_feedback(course, assignment: str) -> None:
 
 
 def feedback(args) -> int:
-    from calcgrad.grading.autograde import Course, find_course_dir
+    from calcgrad.grading.config import Course, find_course_dir
     from calcgrad.grading.feedback import write_feedback
 
     course = Course.load(args.course_dir or find_course_dir())
@@ -224,8 +269,9 @@ def feedback(args) -> int:
 
 
 def _skip_unused_imports() -> None:
-    """jsonschema imports `rfc3987_syntax` when it is installed (Jupyter's event schemas pull
-    it in), and that builds a grammar for a second at import; it only checks the "iri"
+    """A global side effect, and its one place (the `calcgrad` command only, never on
+    import): jsonschema imports `rfc3987_syntax` when it is installed (Jupyter's event
+    schemas pull it in), and that builds a large grammar at import; it only checks the "iri"
     string formats, which nbformat and nbgrader never ask for. Blocked, jsonschema leaves
     those two format checks out."""
     sys.modules.setdefault("rfc3987_syntax", None)
@@ -233,7 +279,7 @@ def _skip_unused_imports() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _skip_unused_imports()
-    from calcgrad.grading.autograde import ConfigurationError
+    from calcgrad.grading.config import ConfigurationError
     from calcgrad.grading.sandbox import SandboxUnavailable
 
     # nbgrader runs `alembic` by name: the environment's bin must be on PATH.
@@ -245,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         from calcgrad.report import main as report_main
 
         return report_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from calcgrad.serve.cli import main as serve_main
+
+        return serve_main(argv[1:])
     if argv[:1] == ["variants"]:
         from calcgrad.variants_table import main as variants_main
 

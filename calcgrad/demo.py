@@ -62,7 +62,8 @@ def table(rows: list[tuple[str, ...]]) -> str:
 def grade(root: Path, assignment: str) -> list:
     """`calcgrad autograde` on one assignment, its CSV report included; returns the rows."""
     from calcgrad.grading import run_table
-    from calcgrad.grading.autograde import Course, Grader, Options
+    from calcgrad.grading.autograde import Grader
+    from calcgrad.grading.config import Course, Options
 
     graded = Course.load(root)
     options = Options(assignment, jobs=os.cpu_count() or 1)
@@ -72,7 +73,7 @@ def grade(root: Path, assignment: str) -> list:
 
 
 def run(root: Path) -> int:
-    from calcgrad.grading.autograde import Course
+    from calcgrad.grading.config import Course
     from calcgrad.grading.feedback import write_feedback
     from calcgrad.report import write_report
 

@@ -22,10 +22,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from calcgrad.textsafe import MAX_MESSAGE, safe_str
+
 MAX_ARRAY_BYTES = 4 * 1024 * 1024  # one array or tensor
 MAX_ITEMS = 10_000  # items in one list, tuple or dict
 MAX_DEPTH = 8  # nesting of lists, tuples and dicts
-MAX_TEXT = 4_000  # characters kept of a string or an error message
+MAX_TEXT = MAX_MESSAGE  # characters kept of a string or an error message
 
 _ALLOWED_DTYPES = {"b", "i", "u", "f"}  # bool, signed, unsigned, float
 
@@ -64,14 +66,6 @@ class Array:
 def _text(value: Any) -> str:
     s = value if type(value) is str else ""
     return s[:MAX_TEXT]
-
-
-def _safe_str(obj: Any) -> str:
-    try:
-        s = str(obj)
-    except Exception:  # noqa: BLE001 - a student's __str__ may raise anything
-        return "<unprintable>"
-    return s[:MAX_TEXT] if type(s) is str else "<unprintable>"
 
 
 def _type_name(obj: Any) -> str:
@@ -150,7 +144,7 @@ def encode(value: Any, depth: int = 0) -> dict:
         if len(value) > MAX_ITEMS:
             return {"kind": "opaque", "type": f"dict of {len(value)} items", "reason": "too large"}
         return {"kind": "dict",
-                "items": [[_safe_str(k)[:200], encode(v, depth + 1)] for k, v in dict.items(value)]}
+                "items": [[safe_str(k)[:200], encode(v, depth + 1)] for k, v in dict.items(value)]}
     return {"kind": "opaque", "type": _type_name(value), "reason": "not plain data"}
 
 
@@ -172,7 +166,7 @@ def _float_in(x: Any) -> float | int:
 
 
 def error_value(exc: BaseException) -> dict:
-    return {"kind": "error", "error": type(exc).__name__[:200], "message": _safe_str(exc)}
+    return {"kind": "error", "error": type(exc).__name__[:200], "message": safe_str(exc)}
 
 
 def capture(fn: Callable[[], Any]) -> dict:
@@ -188,7 +182,7 @@ def capture(fn: Callable[[], Any]) -> dict:
         except Exception as exc:  # noqa: BLE001 - any student error becomes a verdict
             plain = error_value(exc)
     if caught:
-        plain["warnings"] = [_safe_str(w.message)[:500] for w in caught[:5]]
+        plain["warnings"] = [safe_str(w.message)[:500] for w in caught[:5]]
     return plain
 
 

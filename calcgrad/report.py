@@ -39,9 +39,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from calcgrad import textsafe, variants
+from calcgrad.grading.vocabulary import UNREADABLE, Status
 
-STATUSES = ("graded", "crashed", "timed out", "tampering suspected")  # always shown, in this order
-UNREADABLE = ("corrupt", "missing")  # no notebook was run: kept out of the learning data
+# Always shown, in this order (the engine's words: grading/vocabulary.py).
+STATUSES = (Status.GRADED, Status.CRASHED, Status.TIMED_OUT, Status.TAMPERING)
 TOP_MESSAGES = 5
 MESSAGE_CHARS = 400
 NO_MESSAGE = "(no error shown: the cell wrote to stderr, timed out, or was not run)"
@@ -205,7 +206,7 @@ def build(course_dir: Path | None, assignment: str, status_csv: Path | None = No
     """Read the gradebook, the autograded notebooks and the statuses into a Report. The
     course is `course_dir`, else the folder holding nbgrader_config.py at or above here."""
     from calcgrad.grading import run_table
-    from calcgrad.grading.autograde import Course, find_course_dir
+    from calcgrad.grading.config import Course, find_course_dir
 
     graded = Course.load(course_dir or find_course_dir())
     graded.require_assignment(assignment)
@@ -473,7 +474,7 @@ def write_report(course_dir: Path, assignment: str, out: Path | None = None,
 def main(argv: list[str] | None = None) -> int:
     """Exit status: 0 when the report was written, 2 for a configuration error (no course,
     no such assignment), 1 when nothing of the assignment is graded yet."""
-    from calcgrad.grading.autograde import ConfigurationError
+    from calcgrad.grading.config import ConfigurationError
 
     parser = argparse.ArgumentParser(prog="calcgrad report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -14,7 +14,10 @@ HTML page they pass through one of these:
 - `csv_cell(text)`: inert, and a cell that a spreadsheet would read as a
   formula (it starts with `=`, `+`, `-`, `@`) is prefixed with `'`;
   `from_csv_cell` undoes only that prefix when the CSV is read back;
-- `html(text)`: inert (newlines kept), then HTML-escaped (quotes too, for attributes).
+- `html(text)`: inert (newlines kept), then HTML-escaped (quotes too, for attributes);
+- `safe_str(obj)`: the text of an object a submission made, in the sandbox or the
+  grader: its `str()`, cut to `MAX_MESSAGE`, or "<unprintable>" when that raises or
+  gives something other than a plain string.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-
 _UNSAFE_KEEP_NEWLINES = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 FORMULA_START = ("=", "+", "-", "@")
+MAX_MESSAGE = 4_000  # characters kept of a message, an error's text, a recorded string
 
 
 def _escape(match: re.Match) -> str:
@@ -63,3 +67,12 @@ def html(text: object) -> str:
     """Text for an HTML page or attribute: inert (newlines kept: they are inert there) and
     escaped, quotes included."""
     return _html.escape(inert(text, keep_newlines=True), quote=True)
+
+
+def safe_str(obj: object, limit: int = MAX_MESSAGE) -> str:
+    """`str(obj)` cut to `limit`, never raising (a student's `__str__` may do anything)."""
+    try:
+        text = str(obj)
+    except Exception:  # noqa: BLE001 - a student's __str__ may raise anything
+        return "<unprintable>"
+    return text[:limit] if type(text) is str else "<unprintable>"

@@ -80,7 +80,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--output", "-o", type=Path, default=None,
                         help="write the CSV here (default: standard output)")
     args = parser.parse_args(argv)
-    from calcgrad.grading.autograde import ConfigurationError, Course, find_course_dir
+    from calcgrad.grading.config import ConfigurationError, Course, find_course_dir
 
     try:
         course = Course.load(args.course_dir or find_course_dir())

@@ -84,7 +84,7 @@ def test_replacing_the_runners_functions_is_reported_not_a_crash(sandbox):
               "r.Cell.error = lambda *a, **k: 1 / 0\n"
               "r.Cell.stream = lambda *a, **k: 1 / 0\n"
               "r.Channel.send = lambda *a, **k: None\n"
-              "r._safe_str.__code__ = (lambda v: 1 / 0).__code__")
+              "r.safe_str.__code__ = (lambda v: 1 / 0).__code__")
     result = supervise.run_job(job(attack, "print('next')", "1 / 0"), LIMITS, sandbox)
     assert result.ended and not result.reason, (result.reason, result.detail)
     assert any(f.startswith("calcgrad.grading.runner modified") for f in result.cells[0].flags)

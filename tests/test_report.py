@@ -183,3 +183,31 @@ def test_report_module_runs_as_a_command(graded, tmp_path):
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert f"report: {Path(tmp_path) / 'index.html'}" in proc.stdout
+
+
+def test_a_course_with_its_own_db_url(graded, tmp_path, monkeypatch):
+    """The report reads the gradebook the course's db_url names, and the engine's CSV next
+    to it, finding the course from a folder inside it (no --course-dir)."""
+    import shutil
+
+    root, grades = graded
+    moved = tmp_path / "course"
+    shutil.copytree(root, moved, symlinks=True)
+    books = moved / "books"
+    books.mkdir()
+    (moved / "gradebook.db").rename(books / "marks.sqlite")
+    engine_csv = f"calcgrad-autograde-{ASSIGNMENT}.csv"
+    (moved / engine_csv).rename(books / engine_csv)
+    with open(moved / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write(f"\nc.CourseDirectory.db_url = 'sqlite:///{books / 'marks.sqlite'}'\n")
+    monkeypatch.chdir(moved / "source" / ASSIGNMENT)
+    out = tmp_path / "out"
+    assert report.main([ASSIGNMENT, "--out", str(out)]) == 0
+    data = json.loads((out / "report.json").read_text())
+    assert Path(data["course_dir"]).resolve() == moved.resolve()
+    assert Path(data["status_source"]).resolve() == (books / engine_csv).resolve()
+    scores = {s["student"]: s["score"] for s in data["students"] if s["score"] is not None}
+    assert scores == {student: grade.score for student, grade in grades.items()}
+    with open(books / engine_csv, newline="", encoding="utf-8") as fh:
+        statuses = {row["student"]: row["status"] for row in csv.DictReader(fh)}
+    assert {s["student"]: s["status"] for s in data["students"]} == statuses

@@ -5,11 +5,10 @@ strips the trusted halves of the test cells, decides verdicts and writes the
 gradebook and `autograded/`. Only step 2 (running a notebook in a sandbox)
 moves: `Cluster.run` takes the place of a local slot's warm worker and
 submits `run_notebook` to the cluster. On a Dask worker thread that function
-does exactly what `Grader._worker`/`_run_once` do locally: it keeps one
-`pool.WarmWorker` per worker thread (rebuilt when the warm-up cells, the
-limits or the sandbox setting change), builds the bubblewrap `Sandbox` on
-that host, and falls back to `supervise.run_job` (one sandbox per notebook)
-when the warm worker cannot start.
+runs the job as a local slot does (`pool.WarmSlot`: a warm worker per worker
+thread, rebuilt when the warm-up cells, the limits or the sandbox setting
+change, and one sandbox per notebook when it cannot start), with the
+bubblewrap `Sandbox` built on that host.
 
 What travels: to the workers, the sandbox job (the notebook with its test
 cells already stripped, the cell list, skips on a re-run), the limits, the
@@ -31,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import sys
 import threading
 from collections import Counter
@@ -39,7 +37,8 @@ from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calcgrad.grading import pool, supervise
+from calcgrad.grading import pool
+from calcgrad.grading.config import ConfigurationError
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.sandbox import Sandbox, SandboxUnavailable, claim_slot
 from calcgrad.grading.supervise import RunResult
@@ -94,38 +93,11 @@ def _differences(worker: dict, grader: dict) -> str:
 
 @dataclass
 class _Slot:
-    """One Dask worker thread's sandbox slot and its warm worker."""
+    """One Dask worker thread's host-wide sandbox slot (its lock file) and warm worker."""
 
-    number: int
     lock_fd: int
+    warm: pool.WarmSlot
     busy: threading.Lock = field(default_factory=threading.Lock)
-    key: str = ""
-    worker: pool.WarmWorker | None = None
-    cold: bool = False  # the warm worker did not start: one sandbox per notebook
-
-    def warm_worker(self, sandbox: Sandbox, limits: Limits, warmup: list[dict]):
-        """(the warm worker or None, a note when it could not start), as Grader._worker."""
-        key = hashlib.sha256(json.dumps([sandbox.enabled, limits.as_job(), warmup],
-                                        sort_keys=True).encode()).hexdigest()
-        if key != self.key:
-            self.close()
-            self.key, self.cold = key, False
-            self.worker = pool.WarmWorker(sandbox, limits, self.number, warmup)
-        if self.cold:
-            return None, ""
-        if not self.worker.alive:
-            try:
-                self.worker.close()
-                self.worker.start()
-            except pool.WorkerUnavailable as exc:
-                self.cold = True
-                return None, f"{exc}: graded with one sandbox per notebook"
-        return self.worker, ""
-
-    def close(self) -> None:
-        if self.worker is not None:
-            self.worker.close()
-        self.worker, self.key = None, ""
 
 
 _LOCAL = threading.local()
@@ -136,7 +108,7 @@ _CHECKED: dict[bool, str] = {}  # sandbox enabled? -> why it cannot start ("" wh
 
 def _claim_slot() -> _Slot:
     number, fd = claim_slot(range(FIRST_SLOT, LAST_SLOT + 1))
-    return _Slot(number, fd)
+    return _Slot(fd, pool.WarmSlot(number))
 
 
 def _thread_slot() -> _Slot:
@@ -182,16 +154,9 @@ def run_notebook(job: dict, settings: dict, budget_seconds: float | None):
         raise SandboxUnavailable(f"worker {_address()}: {why}")
     limits = Limits(**settings["limits"])
     slot = _thread_slot()
-    note = ""
     with slot.busy:
-        worker = None
-        if settings["warm"] and sandbox.enabled:
-            worker, note = slot.warm_worker(sandbox, limits, settings["warmup"])
-        if worker is None:
-            result = supervise.run_job(job, limits, sandbox, slot.number,
-                                       budget_seconds=budget_seconds)
-        else:
-            result = worker.run(job, budget_seconds)
+        result, note = slot.warm.run(job, sandbox, limits, settings["warm"],
+                                     settings["warmup"], budget_seconds)
     return _address(), note, result
 
 
@@ -203,8 +168,8 @@ def release_idle() -> int:
     for slot in slots:
         if slot.busy.acquire(blocking=False):
             try:
-                if slot.worker is not None:
-                    slot.close()
+                if slot.warm.worker is not None:
+                    slot.warm.close()
                     closed += 1
             finally:
                 slot.busy.release()
@@ -217,8 +182,6 @@ class Cluster:
     """A connection to a Dask scheduler that runs the grader's sandbox jobs."""
 
     def __init__(self, address: str, log=print):
-        from calcgrad.grading.autograde import ConfigurationError
-
         self.address, self.log = address, log
         self.ran: Counter[str] = Counter()  # notebooks run, per worker address
         self._futures: set = set()
@@ -255,8 +218,6 @@ class Cluster:
 
     def check(self, sandbox: Sandbox) -> None:
         """Every worker runs our software and can start the sandbox; else ConfigurationError."""
-        from calcgrad.grading.autograde import ConfigurationError
-
         if sandbox.enabled in self._checked:
             return
         try:

@@ -12,7 +12,6 @@ release_feedback` picks it up.
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from calcgrad import textsafe, variants
+from calcgrad.grading.files import atomic_write
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
@@ -249,9 +249,11 @@ def _pending(grade) -> bool:
 
 
 def write_feedback(course, assignment: str, students: list[str] | None = None,
-                   skipped: list | None = None) -> list[Path]:
+                   skipped: list | None = None, adjust=None) -> list[Path]:
     """Write feedback for every autograded submission of an assignment; returns the files.
-    `skipped`, when given, receives (student, notebook, why) for each page not written."""
+    `skipped`, when given, receives (student, notebook, why) for each page not written;
+    `adjust`, when given, changes each autograded notebook (read-only copy) before it is
+    rendered (`calcgrad serve` leaves hidden checks out before the due date)."""
     from nbgrader.api import MissingEntry
 
     written = []
@@ -261,7 +263,7 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
         try:
             gb.find_assignment(assignment)
         except MissingEntry:
-            from calcgrad.grading.autograde import unknown_assignment
+            from calcgrad.grading.config import unknown_assignment
 
             raise unknown_assignment(gb, assignment) from None
         seen = set()
@@ -277,6 +279,8 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
                                                          "(run calcgrad autograde first)"))
                     continue
                 nb = nbformat.read(path, as_version=4)
+                if adjust is not None:
+                    nb = adjust(nb)
                 grades = {g.name: (None if _pending(g) else g.score, g.max_score)
                           for g in subnb.grades}
                 pending = sum(g.max_score for g in subnb.grades if _pending(g))
@@ -291,10 +295,7 @@ def write_feedback(course, assignment: str, students: list[str] | None = None,
                 dest = Path(course.coursedir.format_path(course.coursedir.feedback_directory,
                                                          student, assignment))
                 dest.mkdir(parents=True, exist_ok=True)
-                out = dest / f"{subnb.name}.html"
-                tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-                tmp.write_text(page, encoding="utf-8")
-                os.replace(tmp, out)
+                out = atomic_write(dest / f"{subnb.name}.html", page)
                 written.append(out)
                 # `nbgrader release_feedback` reads these two beside the HTML.
                 for name in ("timestamp.txt", "submission_secret.txt"):

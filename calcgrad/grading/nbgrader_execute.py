@@ -43,8 +43,9 @@ class SandboxedExecute(NbGraderPreprocessor):
     """Execute's place in nbgrader's autograde: the sandbox and trusted verdicts."""
 
     def preprocess(self, nb, resources):
-        from calcgrad.grading.autograde import Course, Grader, NotebookJob, Options, \
-            find_course_dir
+        from calcgrad.grading.autograde import Grader
+        from calcgrad.grading.config import Course, Options, find_course_dir
+        from calcgrad.grading.jobs import NotebookJob
 
         info = resources["nbgrader"]
         root = self.config.get("CourseDirectory", {}).get("root") or find_course_dir()

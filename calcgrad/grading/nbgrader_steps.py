@@ -3,8 +3,8 @@
 Plain nbgrader runs its preprocessors through an nbconvert exporter per
 notebook (a deep copy, then the notebook written out, validated and read back)
 and its OverwriteCells, OverwriteKernelspec and SaveAutoGrades open the
-gradebook and query it once per cell: about 120 queries and half a second per
-notebook. Here:
+gradebook and query it once per cell, the largest cost of grading a notebook.
+Here:
 
 - nbgrader's own preprocessor classes run directly on the notebook, in the
   order its Autograde converter lists them (configuration included);
@@ -21,7 +21,9 @@ notebook. Here:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -289,7 +291,46 @@ class _CompiledSchemas:
 
 
 def _validate_schemas_once() -> None:
+    """A global side effect, and its one place: nbgrader's metadata check looks up
+    `common.jsonschema` each time it validates, so replacing that module attribute is the one
+    way to compile each schema once instead of once per cell (the largest cost of sanitizing
+    a notebook). Done when the first `Steps` is built, never on import; the replacement
+    raises the same errors, so nbgrader's own converters in this process are unchanged."""
     from nbgrader.nbgraderformat import common
 
     if not isinstance(common.jsonschema, _CompiledSchemas):
         common.jsonschema = _CompiledSchemas()
+
+
+class _Notes(logging.Handler):
+    """nbgrader's warnings while one notebook is processed, kept as report notes."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.lines is not None:
+            self.lines.append(record.getMessage()[:300])
+
+
+_NOTES = _Notes()
+
+
+@contextlib.contextmanager
+def collect_notes(into: list[str]):
+    """nbgrader's warnings inside the block go to `into` (the notebook's report notes)."""
+    from traitlets.log import get_logger
+
+    logger = get_logger()
+    if _NOTES not in logger.handlers:
+        logger.addHandler(_NOTES)
+        # A global side effect, and its one place: nbgrader's preprocessors log through
+        # traitlets' logger, whose records would also reach the root logger and print on the
+        # instructor's terminal once per notebook. What they say is in the report instead.
+        logger.propagate = False
+    _NOTES.lines = into
+    try:
+        yield
+    finally:
+        _NOTES.lines = None

@@ -13,6 +13,9 @@ import re
 
 from nbformat.notebooknode import NotebookNode, from_dict
 
+from calcgrad.grading.protocol import MAX_NAME, MAX_TRACEBACK_LINES, Budget
+from calcgrad.textsafe import MAX_MESSAGE
+
 SAFE_MIME = ("text/plain", "image/png", "image/jpeg", "image/svg+xml", "text/latex")
 # Matched against the SVG with its character references decoded and its control characters
 # (tab, newline) removed or made spaces, so that an encoding cannot hide a scriptable
@@ -23,7 +26,9 @@ UNSAFE_SVG = re.compile(r"<\s*(script|foreignobject|iframe|embed|object|handler|
                         r"|<!\s*entity|\bhref\s*=\s*['\"]?\s*(?![#'\"\s]|data:image/)",
                         re.IGNORECASE)
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-MAX_TEXT = 4 * 1024 * 1024
+# Characters kept of one output's text or one MIME value (a plot's SVG is large); an error's
+# name and text are kept to protocol.MAX_NAME and textsafe.MAX_MESSAGE.
+MAX_OUTPUT_TEXT = 4 * 1024 * 1024
 
 
 def unsafe_svg(svg: str) -> bool:
@@ -38,7 +43,7 @@ def unsafe_svg(svg: str) -> bool:
 
 
 def new_output(output_type: str, **fields) -> NotebookNode:
-    """`nbformat.v4.new_output` without its per-output schema check (a millisecond each, the
+    """`nbformat.v4.new_output` without its per-output schema check (the
     largest cost of rebuilding a notebook's outputs): the fields here are built to the
     schema, and the autograded notebook is validated as a whole when it is written."""
     output = NotebookNode(output_type=output_type)
@@ -53,7 +58,7 @@ def new_output(output_type: str, **fields) -> NotebookNode:
     return output
 
 
-def _text(value, limit: int = MAX_TEXT) -> str | None:
+def _text(value, limit: int = MAX_OUTPUT_TEXT) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
@@ -83,33 +88,32 @@ def clean_output(raw) -> NotebookNode | None:
             return new_output("execute_result", data=kept, execution_count=None)
         return new_output("display_data", data=kept)
     if kind == "error":
-        ename, evalue = _text(raw.get("ename"), 200), _text(raw.get("evalue"), 4000)
+        ename, evalue = _text(raw.get("ename"), MAX_NAME), _text(raw.get("evalue"), MAX_MESSAGE)
         tb = raw.get("traceback")
         if ename is None or evalue is None or not isinstance(tb, list):
             return None
-        lines = [t[:4000] for t in tb[:200] if isinstance(t, str)]
+        lines = [t[:MAX_MESSAGE] for t in tb[:MAX_TRACEBACK_LINES] if isinstance(t, str)]
         return new_output("error", ename=ename, evalue=evalue, traceback=lines)
     return None
 
 
-class Budget:
+def notebook_budget(chars: int) -> Budget:
     """Characters of output the autograded notebook may still take (the runner's cap, enforced
     again here, since a submission can write to the result channel directly)."""
+    return Budget(chars, chars)
 
-    def __init__(self, chars: int):
-        self.left = chars
-        self.exceeded = False
 
-    def fits(self, output: NotebookNode) -> bool:
-        """Whether to keep an output; errors and stderr always stay (they only lower a score)."""
-        if output.output_type == "error" or output.get("name") == "stderr":
-            return True
-        size = len(output.get("text", "")) + sum(len(v) for v in output.get("data", {}).values()) \
-            + len(output.get("evalue", "")) + sum(len(t) for t in output.get("traceback", []))
-        self.left -= size
-        if self.left < 0:
-            self.exceeded = True
-        return self.left >= 0
+def fits(budget: Budget, output: NotebookNode) -> bool:
+    """Whether to keep an output; errors and stderr always stay (they only lower a score).
+    Once one output did not fit, no later one does (`budget.truncated`)."""
+    if output.output_type == "error" or output.get("name") == "stderr":
+        return True
+    size = len(output.get("text", "")) + sum(len(v) for v in output.get("data", {}).values()) \
+        + len(output.get("evalue", "")) + sum(len(t) for t in output.get("traceback", []))
+    if budget.truncated or budget.take(size) < size:
+        budget.truncated = True
+        return False
+    return True
 
 
 def clean_outputs(raws, budget: Budget | None = None) -> list[NotebookNode]:
@@ -118,7 +122,7 @@ def clean_outputs(raws, budget: Budget | None = None) -> list[NotebookNode]:
     kept = []
     for raw in raws[:1000]:
         output = clean_output(raw)
-        if output is not None and (budget is None or budget.fits(output)):
+        if output is not None and (budget is None or fits(budget, output)):
             kept.append(output)
     return kept
 

@@ -15,38 +15,27 @@ notebook (`supervise.run_job`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import selectors
-import signal
 import socket
 import subprocess
-import threading
 import time
 
-from calcgrad.grading import supervise
+from calcgrad.grading import protocol, supervise
+from calcgrad.grading.protocol import GO, send, send_bytes
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.sandbox import SCRATCH, Sandbox
 from calcgrad.grading.supervise import RunResult
-from calcgrad.grading.worker import GO, send, send_bytes
+from calcgrad.grading.vocabulary import Reason
 
 WORKER_MODULE = "calcgrad.grading.worker"
 START_SECONDS = 120.0  # imports and the warm-up, on a loaded machine
 EXIT_REPORT_SECONDS = 5.0
 
-_LIVE: set[WarmWorker] = set()
-_LIVE_LOCK = threading.Lock()
-
-
 class WorkerUnavailable(RuntimeError):
     """The warm worker did not start (the slot grades with one sandbox per notebook)."""
-
-
-def kill_all() -> None:
-    with _LIVE_LOCK:
-        workers = list(_LIVE)
-    for worker in workers:
-        worker.close()
 
 
 class WarmWorker:
@@ -75,8 +64,7 @@ class WarmWorker:
             theirs.close()
         self.sock, self._lines = ours, b""
         self.started += 1
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        supervise.track(self.proc)  # Ctrl-C reaches it (supervise.kill_all)
         job_limits = self.limits.as_job()
         try:
             send(self.sock, {"cells": self.warmup_cells, "limits": job_limits})
@@ -94,16 +82,11 @@ class WarmWorker:
         proc, sock = self.proc, self.sock
         self.proc = self.sock = None
         if proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.kill()
+            supervise.kill(proc)
             proc.wait()
+            supervise.untrack(proc)
         if sock is not None:
             sock.close()
-        with _LIVE_LOCK:
-            _LIVE.discard(self)
 
     @property
     def alive(self) -> bool:
@@ -124,7 +107,7 @@ class WarmWorker:
             if not chunk:
                 return None
             self._lines += chunk
-            if len(self._lines) > 65536:
+            if len(self._lines) > protocol.MAX_CONTROL_LINE:
                 return None
         line, self._lines = self._lines.split(b"\n", 1)
         try:
@@ -159,7 +142,7 @@ class WarmWorker:
             os.close(read_end)
             os.close(write_end)
             self.close()
-            result.reason, result.detail = "start", f"the warm worker went away: {exc}"
+            result.reason, result.detail = Reason.START, f"the warm worker went away: {exc}"
             return result
         finally:
             job_theirs.close()
@@ -188,3 +171,57 @@ class WarmWorker:
         result.returncode = code
         result.seconds = round(time.monotonic() - started, 3)
         return result
+
+
+class WarmSlot:
+    """One sandbox slot's warm worker, for a local slot and a Dask worker thread alike:
+    started on first use, started again when it died, built anew when the sandbox setting,
+    the limits or the warm-up change, and given up (one sandbox per notebook, `supervise`)
+    when it cannot start."""
+
+    def __init__(self, number: int):
+        self.number = number
+        self.worker: WarmWorker | None = None
+        self.cold = False  # the warm worker did not start: one sandbox per notebook
+        self._key = ""
+        self._inputs: tuple = ()
+
+    def _warm_worker(self, sandbox: Sandbox, limits: Limits,
+                     warmup: list[dict]) -> tuple[WarmWorker | None, str]:
+        """(the warm worker or None, a note the first time it could not start)."""
+        same = self._inputs and self._inputs[0] is sandbox and self._inputs[1] == limits \
+            and self._inputs[2] is warmup  # the usual case: no need to hash the warm-up again
+        if not same:
+            key = hashlib.sha256(json.dumps([sandbox.enabled, limits.as_job(), warmup],
+                                            sort_keys=True).encode()).hexdigest()
+            self._inputs = (sandbox, limits, warmup)
+            if key != self._key:
+                self.close()
+                self._key, self.cold = key, False
+                self.worker = WarmWorker(sandbox, limits, self.number, warmup)
+        if self.cold:
+            return None, ""
+        if not self.worker.alive:
+            try:
+                self.worker.close()
+                self.worker.start()
+            except WorkerUnavailable as exc:
+                self.cold = True
+                return None, f"{exc}: graded with one sandbox per notebook"
+        return self.worker, ""
+
+    def run(self, job: dict, sandbox: Sandbox, limits: Limits, warm: bool, warmup: list[dict],
+            budget_seconds: float | None = None) -> tuple[RunResult, str]:
+        """One notebook's run in this slot: (its result, a note when the slot went cold)."""
+        worker, note = None, ""
+        if warm and sandbox.enabled:
+            worker, note = self._warm_worker(sandbox, limits, warmup)
+        if worker is None:
+            return supervise.run_job(job, limits, sandbox, self.number,
+                                     budget_seconds=budget_seconds), note
+        return worker.run(job, budget_seconds), note
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+        self.worker, self._key, self._inputs = None, "", ()

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from calcgrad import textsafe
+from calcgrad.grading.files import atomic_write
+from calcgrad.grading.vocabulary import WORST_FIRST, Status
 
 # Worst first: the status a student's row shows is the worst of its notebooks.
-STATUSES = ("grader error", "tampering suspected", "corrupt", "memory limit", "timed out",
-            "crashed", "missing", "graded")
+STATUSES = WORST_FIRST
 COLUMNS = ("student", "score", "max_score", "hand_pending", "late_penalty", "status", "seconds",
            "notes")
 TEXT_COLUMNS = ("student", "status", "notes")  # may hold student-derived text
+# nbgrader's OverwriteCells says this once per cell it puts back (the report says it once).
+NBGRADER_RESTORED = re.compile(r"Missing grade cell (.+) encountered, adding to notebook")
 
 
 @dataclass
@@ -34,6 +37,10 @@ class NotebookReport:
         notes = []
         if self.restored:
             notes.append(f"restored deleted test cells: {', '.join(self.restored)}")
+        restored_cells = [m.group(1) for m in map(NBGRADER_RESTORED.fullmatch, self.notes)
+                          if m and m.group(1) not in self.restored]
+        if restored_cells:
+            notes.append(f"restored deleted graded cells: {', '.join(restored_cells)}")
         if self.edited:
             notes.append(f"restored edited test cells: {', '.join(self.edited)}")
         signs = sorted(f for f in self.flags if f not in ("memory", "timeout"))
@@ -46,7 +53,8 @@ class NotebookReport:
             notes.append(f"not tamper-proof (plain nbgrader rule): {', '.join(untrusted)}")
         seen = set()
         for note in self.notes:
-            if note and note not in seen and not note.startswith("Attribute '"):
+            if note and note not in seen and not note.startswith("Attribute '") \
+                    and not NBGRADER_RESTORED.fullmatch(note):
                 seen.add(note)
                 notes.append(note)
         return notes
@@ -65,7 +73,7 @@ class Row:
 
     @property
     def status(self) -> str:
-        found = [nb.status or "graded" for nb in self.notebooks] or ["missing"]
+        found = [nb.status or Status.GRADED for nb in self.notebooks] or [Status.MISSING]
         return min(found, key=lambda s: STATUSES.index(s) if s in STATUSES else 0)
 
     @property
@@ -147,10 +155,7 @@ def write_csv(rows: list[Row], path: Path, merge: bool = False) -> Path:
     for student in sorted(values):
         writer.writerow({k: textsafe.csv_cell(v) if k in TEXT_COLUMNS else v
                          for k, v in values[student].items()})
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, buf.getvalue())
 
 
 def read_csv(path: Path) -> list[dict]:

@@ -1,9 +1,10 @@
 """The cell executor that runs inside the sandbox: `python -m calcgrad.grading.runner`.
 
-Protocol (the seam a pre-forked worker can reuse): the job arrives as one
-JSON document on stdin; results leave as JSON lines on stdout, one event
-per line: `ready`, then for each code cell `start` and `cell` (its outputs,
-the student values its checks recorded, flags), then `end`.
+Protocol (`protocol.py`, the seam a pre-forked worker reuses): the job arrives
+as one JSON document on stdin; results leave as JSON lines on stdout, one
+event per line: `ready`, then for each code cell `start` and `cell` (its
+outputs, the student values its checks recorded, flags), then `end`. What a
+cell produced is captured by `capture`; `tamper` looks for signs of tampering.
 
 Before any student code runs this process applies the job's limits
 (`setrlimit`), drops root to the job's uid when it has one, sends fds 0-2 to
@@ -14,7 +15,6 @@ grader treats what comes back as claims, never as verdicts.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import resource
@@ -24,26 +24,11 @@ import time
 import types
 
 from calcgrad import variants
-from calcgrad.grading import submission_files
-
-MAX_JOB_BYTES = 64 * 1024 * 1024
-TRUNCATED = "\n... output truncated: this cell printed more than {} bytes ...\n"
-# Attributes a submission has no honest reason to replace; a change is reported.
-WATCHED = [("torch", "allclose"), ("torch", "isclose"), ("torch", "equal"),
-           ("torch", "tensor"), ("torch", "Tensor"), ("numpy", "allclose"),
-           ("numpy", "isclose"), ("numpy", "array_equal"), ("builtins", "isinstance"),
-           ("builtins", "float"), ("builtins", "print"), ("builtins", "__import__"),
-           ("json", "dumps"), ("calcgrad.plain", "encode"), ("calcgrad.plain", "capture"),
-           ("calcgrad.checks", "close"), ("calcgrad.checks", "equal"),
-           ("calcgrad.checks", "holds"), ("calcgrad.checks", "_run"),
-           ("calcgrad.checks", "use_runner"), ("calcgrad.checks", "judge"),
-           ("calcgrad.checks", "compare_close"), ("calcgrad.checks", "compare_equal"),
-           ("calcgrad.checks", "compare_holds"), ("calcgrad.verdicts", "compare_close"),
-           ("calcgrad.verdicts", "compare_equal"), ("calcgrad.verdicts", "compare_holds")]
-# The shell methods that decide and display a cell's error (nbgrader's showtraceback exploit
-# replaces one of them); a change is reported, and undone before the next cell.
-SHELL_METHODS = ("showtraceback", "_showtraceback", "showsyntaxerror", "run_cell",
-                 "run_cell_async", "run_ast_nodes", "run_code")
+from calcgrad.grading import capture, protocol, submission_files, tamper
+from calcgrad.grading.capture import CapturedStream, Cell
+from calcgrad.grading.protocol import MAX_JOB_BYTES, Budget, Channel
+from calcgrad.grading.tamper import Machinery, tamper_flags, watch_snapshot
+from calcgrad.textsafe import safe_str
 
 
 # This module's own name (`__main__` when run with -m), kept before a notebook's own
@@ -55,117 +40,6 @@ if __name__ == "__main__":
 
 class CellTimeout(BaseException):
     """Raised into a cell that ran past its time limit (like a kernel interrupt)."""
-
-
-class Channel:
-    """JSON lines to the grader, on a private copy of the original stdout."""
-
-    def __init__(self, fd: int):
-        self.fd = fd
-        self.pid = os.getpid()
-        self._dumps, self._write, self._getpid = json.dumps, os.write, os.getpid
-
-    def send(self, event: dict) -> None:
-        if self._getpid() != self.pid:  # a forked child never speaks for the notebook
-            return
-        data = (self._dumps(event, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
-        view = memoryview(data)
-        while view:
-            n = self._write(self.fd, view)
-            view = view[n:]
-
-
-class Budget:
-    """Bytes of output left, for the cell and for the notebook."""
-
-    def __init__(self, cell: int, notebook: int):
-        self.cell_limit, self.notebook_left = cell, notebook
-        self.cell_left = cell
-        self.truncated = False
-
-    def new_cell(self) -> None:
-        self.cell_left = min(self.cell_limit, self.notebook_left)
-        self.truncated = False
-
-    def take(self, n: int) -> int:
-        """How many of n bytes may still be kept."""
-        k = max(0, min(n, self.cell_left))
-        self.cell_left -= k
-        self.notebook_left -= k
-        return k
-
-
-class Cell:
-    """What one cell produced, in order."""
-
-    def __init__(self, budget: Budget):
-        self.budget = budget
-        self.outputs: list[dict] = []
-        self.records: list[dict] = []
-        self.flags: set[str] = set()
-
-    def stream(self, name: str, text: str) -> None:
-        if self.budget.truncated:
-            return
-        keep = self.budget.take(len(text))
-        if keep < len(text):
-            text = text[:keep] + TRUNCATED.format(self.budget.cell_limit)
-            self.budget.truncated = True
-            self.flags.add("output truncated")
-        if not text:
-            return
-        last = self.outputs[-1] if self.outputs else None
-        if last and last["output_type"] == "stream" and last["name"] == name:
-            last["text"] += text
-        else:
-            self.outputs.append({"output_type": "stream", "name": name, "text": text})
-
-    def rich(self, output_type: str, data: dict) -> None:
-        plain = {}
-        for mime, value in data.items():
-            if not isinstance(mime, str) or not isinstance(value, str):
-                continue
-            if self.budget.take(len(value)) < len(value):
-                self.flags.add("output truncated")
-                self.budget.truncated = True
-                continue
-            plain[mime] = value
-        if plain:
-            self.outputs.append({"output_type": output_type, "data": plain, "metadata": {}})
-
-    def error(self, ename: str, evalue: str, traceback: list[str]) -> None:
-        tb = [t[:4000] for t in traceback[:200]]
-        self.budget.take(sum(len(t) for t in tb))
-        self.outputs.append({"output_type": "error", "ename": ename[:200],
-                             "evalue": evalue[:4000], "traceback": tb})
-
-
-class CapturedStream(io.TextIOBase):
-    """sys.stdout / sys.stderr while a cell runs: text goes to the current cell."""
-
-    def __init__(self, name: str, current: list):
-        self.name, self._current = name, current
-
-    def writable(self) -> bool:
-        return True
-
-    def isatty(self) -> bool:
-        return False
-
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
-
-    def write(self, text) -> int:
-        if not isinstance(text, str):
-            text = str(text)
-        cell = self._current[0]
-        if cell is not None:
-            cell.stream(self.name, text)
-        return len(text)
-
-    def flush(self) -> None:
-        return None
 
 
 def apply_limits(limits: dict) -> None:
@@ -191,70 +65,6 @@ def drop_privileges(uid: int | None) -> None:
     os.setresuid(uid, uid, uid)
     if os.geteuid() == 0 or os.getuid() == 0:
         raise SystemExit("could not drop root")
-
-
-def _watch_snapshot() -> dict:
-    snap = {}
-    for module, attr in WATCHED:
-        mod = sys.modules.get(module)
-        if mod is not None:
-            snap[(module, attr)] = id(getattr(mod, attr, None))
-    return snap
-
-
-class Machinery:
-    """The runner's own code (this module, its classes, the shell's classes and IPython's
-    error-handling methods) as it was before student code ran. A submission that replaces
-    any of it is reported once per cell, and what it replaced is put back before the runner
-    uses it again, so the tampering shows as tampering rather than as a crash."""
-
-    def __init__(self, shell):
-        from IPython.core.interactiveshell import InteractiveShell
-
-        module = sys.modules[_MODULE_NAME]
-        owners: list = [module]
-        owners += [v for v in vars(module).values()
-                   if isinstance(v, type) and v.__module__ == __name__]
-        owners += [type(shell), type(shell.displayhook), type(shell.display_pub)]
-        self.owners = [(o, dict(vars(o))) for o in dict.fromkeys(owners)]
-        self.shell_methods = {name: InteractiveShell.__dict__.get(name) for name in SHELL_METHODS}
-        self.codes = {}
-        for _, members in self.owners:
-            for value in members.values():
-                func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
-                if isinstance(func, types.FunctionType):
-                    self.codes[func] = func.__code__
-        self.base = InteractiveShell
-
-    def restore(self) -> set[str]:
-        """Put back what was replaced since the snapshot; the flags that say what."""
-        flags: set[str] = set()
-        for owner, members in self.owners:
-            now = vars(owner)
-            label = getattr(owner, "__name__", "?")
-            for name in [n for n in now if n not in members]:
-                if not name.startswith("__"):
-                    flags.add(f"calcgrad.grading.runner modified ({label}.{name})")
-                    delattr(owner, name)
-            for name, value in members.items():
-                if now.get(name) is not value:
-                    flags.add(f"calcgrad.grading.runner modified ({label}.{name})")
-                    if isinstance(owner, types.ModuleType):
-                        setattr(owner, name, value)
-                    else:
-                        type.__setattr__(owner, name, value)
-        for func, code in self.codes.items():
-            if func.__code__ is not code:
-                flags.add(f"calcgrad.grading.runner modified ({func.__qualname__})")
-                func.__code__ = code
-        for name, value in self.shell_methods.items():
-            if self.base.__dict__.get(name) is not value:
-                flags.add(f"IPython InteractiveShell.{name} replaced")
-                if value is None:
-                    delattr(self.base, name)
-                else:
-                    setattr(self.base, name, value)
-        return flags
 
 
 def make_shell(current: list):
@@ -296,8 +106,8 @@ def make_shell(current: list):
             if cell is None:
                 return
             name = getattr(etype, "__name__", "Error")
-            cell.error(str(name), _safe_str(evalue), [str(s) for s in stb])
-            if isinstance(evalue, MemoryError) or "can't allocate memory" in _safe_str(evalue):
+            cell.error(str(name), safe_str(evalue), [str(s) for s in stb])
+            if isinstance(evalue, MemoryError) or "can't allocate memory" in safe_str(evalue):
                 cell.flags.add("memory")
             if isinstance(evalue, CellTimeout):
                 cell.flags.add("timeout")
@@ -312,7 +122,7 @@ def make_shell(current: list):
     config.InteractiveShell.colors = "NoColor"
     # Plain tracebacks ("Cell In[3], line 2 in f" and the line) rather than Context ones:
     # the same frames and lines without the source context around them, which IPython
-    # finds through inspect.getmodule at 7-20 ms per error instead of under 1 ms.
+    # finds through inspect.getmodule, slowly, for every error.
     config.InteractiveShell.xmode = "Plain"
     config.InteractiveShell.autocall = 0
     # The notebook's globals live in a module of their own, as in a kernel: not in the
@@ -358,14 +168,6 @@ def show_plots_inline(shell) -> None:
     shell.events.register("post_execute", show_open_figures)
 
 
-def _safe_str(value) -> str:
-    try:
-        text = str(value)
-    except Exception:  # noqa: BLE001 - a student's __str__ may raise anything
-        return "<unprintable>"
-    return text[:4000] if isinstance(text, str) else "<unprintable>"
-
-
 class RecordingRunner:
     """The sandbox half of every check: compute the student's value, record it as plain data."""
 
@@ -381,25 +183,6 @@ class RecordingRunner:
             cell.records.append({"name": str(check.name)[:1000], "value": value})
 
 
-def _tamper_flags(shell, runner, watched: dict, transforms: tuple) -> set[str]:
-    flags = set()
-    if shell.ast_transformers:
-        flags.add("AST transformer installed")
-    manager = shell.input_transformer_manager
-    now = (len(shell.input_transformers_post), len(manager.cleanup_transforms),
-           len(manager.line_transforms), len(manager.token_transformers))
-    if now != transforms:
-        flags.add("input transformer installed")
-    checks = sys.modules.get("calcgrad.checks")
-    if checks is None or getattr(checks, "_runner", None) is not runner:
-        flags.add("calcgrad.checks runner replaced")
-    for key, ident in watched.items():
-        mod = sys.modules.get(key[0])
-        if mod is None or id(getattr(mod, key[1], None)) != ident:
-            flags.add(f"{key[0]}.{key[1]} replaced")
-    return flags
-
-
 def _error_from_result(cell: Cell, outcome) -> None:
     """A cell failed when its execution result says so, whatever the student's shell chose
     to display: with `showtraceback` silenced, the error is added here (as nbgrader scores
@@ -409,7 +192,7 @@ def _error_from_result(cell: Cell, outcome) -> None:
     if failure is None or any(o["output_type"] == "error" for o in cell.outputs):
         return
     name = getattr(type(failure), "__name__", "Error")
-    cell.error(str(name), _safe_str(failure), [f"{name}: {_safe_str(failure)}"])
+    cell.error(str(name), safe_str(failure), [f"{name}: {safe_str(failure)}"])
     cell.flags.add("an error was hidden from the notebook's display")
 
 
@@ -441,11 +224,12 @@ def run_job(job: dict, channel: Channel) -> None:
     manager = shell.input_transformer_manager
     transforms = (len(shell.input_transformers_post), len(manager.cleanup_transforms),
                   len(manager.line_transforms), len(manager.token_transformers))
-    watched = _watch_snapshot()
+    watched = watch_snapshot()
     signal.signal(signal.SIGALRM, _on_timer)
     signal.signal(signal.SIGPROF, _on_timer)
     skip = set(job.get("skip", []))
-    machinery = Machinery(shell)
+    # The runner's own code, and what it relies on, as it is before any student code runs.
+    machinery = Machinery(shell, [sys.modules[_MODULE_NAME], protocol, capture, tamper])
     send, run_cell, restore = channel.send, shell.run_cell, machinery.restore
     send({"event": "ready"})
     for spec in job["cells"]:
@@ -474,12 +258,12 @@ def run_job(job: dict, channel: Channel) -> None:
             if spec.get("local"):
                 checks.use_runner(runner)
             if stopped is not None:
-                cell.error(type(stopped).__name__, _safe_str(stopped), [])
+                cell.error(type(stopped).__name__, safe_str(stopped), [])
                 if isinstance(stopped, CellTimeout):
                     cell.flags.add("timeout")
             else:
                 _error_from_result(cell, outcome)
-        cell.flags |= _tamper_flags(shell, runner, watched, transforms)
+        cell.flags |= tamper_flags(shell, runner, watched, transforms)
         send({"event": "cell", "index": index, "outputs": cell.outputs,
               "records": cell.records, "flags": sorted(cell.flags),
               "seconds": round(time.monotonic() - started, 3)})
@@ -521,10 +305,7 @@ def main() -> None:
         raise SystemExit("job too large")
     job = json.loads(raw)
     channel = Channel(os.dup(1))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
+    protocol.quiet_standard_fds()
     apply_limits(job["limits"])
     drop_privileges(job.get("uid"))
     enter_workspace(job, job.get("home") or os.getcwd())

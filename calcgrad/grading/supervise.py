@@ -18,11 +18,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from calcgrad.grading import protocol
 from calcgrad.grading.limits import Limits
 from calcgrad.grading.sandbox import SCRATCH, Sandbox
+from calcgrad.grading.vocabulary import Reason
 
 GRACE_SECONDS = 5.0  # after a cell's own limit, before the sandbox is killed
-MAX_LINE_EXTRA = 1024 * 1024
 SIGNALS = {int(s): s.name for s in signal.Signals}
 
 
@@ -36,16 +37,27 @@ class CellResult:
 
 
 @dataclass
+class Crash:
+    """An earlier run of the notebook that stopped at `cell`; the next run skipped it."""
+
+    cell: int
+    reason: str  # a vocabulary.Reason
+    detail: str
+    cells: dict[int, CellResult]
+    flags: set[str]
+
+
+@dataclass
 class RunResult:
     cells: dict[int, CellResult] = field(default_factory=dict)
     ended: bool = False  # the runner reached the end of the notebook
     stopped_at: int | None = None  # the cell running when the process died or was killed
-    reason: str = ""  # "", "crashed", "timeout", "memory", "output", "protocol", "start"
+    reason: str = Reason.NONE  # a vocabulary.Reason
     detail: str = ""
     flags: set[str] = field(default_factory=set)
     seconds: float = 0.0
     returncode: int | None = None
-    crashes: list = field(default_factory=list)  # earlier runs that stopped: (cell, reason, ...)
+    crashes: list[Crash] = field(default_factory=list)  # earlier runs that stopped
     # What the notebook wrote next to it, as the runner's last event lists it (untrusted:
     # calcgrad.grading.submission_files.produced checks it before anything is written).
     files: list = field(default_factory=list)
@@ -55,12 +67,23 @@ _LIVE: set[subprocess.Popen] = set()
 _LIVE_LOCK = threading.Lock()
 
 
+def track(proc: subprocess.Popen) -> None:
+    """A sandbox (one-shot or warm worker) that `kill_all` must reach."""
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+
+
+def untrack(proc: subprocess.Popen) -> None:
+    with _LIVE_LOCK:
+        _LIVE.discard(proc)
+
+
 def kill_all() -> None:
-    """Kill every sandbox still running (Ctrl-C)."""
+    """Kill every sandbox still running, one-shot and warm alike (Ctrl-C)."""
     with _LIVE_LOCK:
         procs = list(_LIVE)
     for proc in procs:
-        _kill(proc)
+        kill(proc)
 
 
 def _describe_exit(code: int | None) -> str:
@@ -135,7 +158,7 @@ class _Reader:
             return self._protocol(f"unexpected {str(kind)[:40]!r} event")
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -164,22 +187,20 @@ def run_job(job: dict, limits: Limits, sandbox: Sandbox, slot: int = 0,
                                     cwd=scratch, env=sandbox.environment(scratch),
                                     start_new_session=True)
         except OSError as exc:
-            result.reason, result.detail = "start", f"could not start the sandbox: {exc}"
+            result.reason, result.detail = Reason.START, f"could not start the sandbox: {exc}"
             return result
-        with _LIVE_LOCK:
-            _LIVE.add(proc)
+        track(proc)
         try:
             feeder = threading.Thread(target=_feed, args=(proc, payload), daemon=True)
             feeder.start()
             _watch(proc.stdout, proc.stderr, result, order, limits, notebook_deadline,
                    lambda timeout: _wait_or_kill(proc, timeout))
         finally:
-            _kill(proc)
+            kill(proc)
             proc.wait()
             for stream in (proc.stdout, proc.stderr):
                 stream.close()
-            with _LIVE_LOCK:
-                _LIVE.discard(proc)
+            untrack(proc)
     result.returncode = proc.returncode
     result.seconds = round(time.monotonic() - started, 3)
     return result
@@ -197,7 +218,7 @@ def _wait_or_kill(proc: subprocess.Popen, timeout: float) -> int | None:
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill(proc)
+        kill(proc)
         proc.wait()
     return proc.returncode
 
@@ -212,7 +233,7 @@ def _watch(out, errs, result: RunResult, order: list[int], limits: Limits,
     if errs is not None:
         sel.register(errs, selectors.EVENT_READ, "err")
     buf, err, total = b"", b"", 0
-    max_line = limits.output_cell_bytes * 2 + 16 * 1024 * 1024 + MAX_LINE_EXTRA
+    max_line = protocol.max_event_line(limits.output_cell_bytes)
     cell_started = time.monotonic()
     last_current = None
     open_streams = 2 if errs is not None else 1
@@ -228,7 +249,7 @@ def _watch(out, errs, result: RunResult, order: list[int], limits: Limits,
             deadline = min(deadline, end_seen_at + 5.0)
         if now >= deadline:
             if end_seen_at is None:
-                result.reason = "timeout"
+                result.reason = Reason.TIMEOUT
                 result.detail = ("a cell ran past its time limit and could not be interrupted"
                                  if reader.current is not None and now >= cell_deadline
                                  else "the notebook ran past its time limit")
@@ -244,7 +265,7 @@ def _watch(out, errs, result: RunResult, order: list[int], limits: Limits,
                 continue
             total += len(chunk)
             if total > limits.channel_bytes:
-                result.reason, result.detail = "output", "the notebook sent back too much data"
+                result.reason, result.detail = Reason.OUTPUT, "the notebook sent back too much data"
                 result.flags.add("result stream over its size limit")
                 open_streams = 0
                 break
@@ -265,17 +286,17 @@ def _watch(out, errs, result: RunResult, order: list[int], limits: Limits,
         code = wait_exit(5.0)
         sig = _exit_signal(code)
         if reader.broken:
-            result.reason = "protocol"
+            result.reason = Reason.PROTOCOL
             result.detail = "the notebook's process sent back data the grader could not read"
         elif sig in (signal.SIGXCPU, signal.SIGKILL) and reader.current is not None:
-            result.reason = "timeout"
+            result.reason = Reason.TIMEOUT
             result.detail = f"the notebook used up its CPU time ({_describe_exit(code)})"
         elif not reader.ready:
-            result.reason = "start"
+            result.reason = Reason.START
             result.detail = (f"the sandbox did not start ({_describe_exit(code)}): "
                              f"{err.decode('utf-8', 'replace').strip()[-500:]}")
         else:
-            result.reason = "crashed"
+            result.reason = Reason.CRASHED
             result.detail = f"the notebook's process ended early ({_describe_exit(code)})"
     if not result.ended:
         result.stopped_at = reader.current

@@ -1,8 +1,7 @@
 """A pre-warmed sandboxed worker: `python -m calcgrad.grading.worker`, inside bwrap.
 
-Starting Python and importing torch, numpy, matplotlib and IPython costs about
-two seconds; running one of the course's notebooks costs tens of
-milliseconds. This process pays the imports once per sandbox, warms up by
+Starting Python and importing torch, numpy, matplotlib and IPython costs far
+more than running one of the course's notebooks. This process pays the imports once per sandbox, warms up by
 running the BLANK release notebook (what every student already has, never
 the source: a forked child inherits this memory), resets what the warm-up
 left behind, and then forks one fresh child per notebook. The child is the
@@ -45,13 +44,12 @@ import os
 import shutil
 import signal
 import socket
-import struct
 import sys
 
-from calcgrad.grading import runner
+from calcgrad.grading import protocol, runner
+from calcgrad.grading.protocol import receive, receive_go
 from calcgrad.grading.sandbox import SANDBOXED
 
-HEADER = struct.Struct("!Q")
 PR_SET_DUMPABLE = 4
 CLONE_NEWIPC = 0x08000000
 IPC_RMID = 0
@@ -61,66 +59,6 @@ SYSV_IPC = (("/proc/sysvipc/shm", "shmctl"), ("/proc/sysvipc/msg", "msgctl"),
 SCRATCH_ROOTS = ("/tmp", "/dev/shm")
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    chunks, left = [], n
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _receive_message(sock: socket.socket, max_fds: int) -> tuple[bytes, list[int]]:
-    data, fds, _, _ = socket.recv_fds(sock, HEADER.size, max_fds)
-    if not data:
-        for fd in fds:
-            os.close(fd)
-        raise EOFError
-    data += _recv_exact(sock, HEADER.size - len(data)) if len(data) < HEADER.size else b""
-    (size,) = HEADER.unpack(data)
-    if size > runner.MAX_JOB_BYTES:
-        raise SystemExit("job too large")
-    return _recv_exact(sock, size), list(fds)
-
-
-def receive(sock: socket.socket) -> tuple[dict, int | None]:
-    """One message: its JSON and the file descriptor that came with it (or None). The
-    worker reads only `init` this way (the blank release); a child reads its own job."""
-    body, fds = _receive_message(sock, 1)
-    return json.loads(body), (fds[0] if fds else None)
-
-
-GO = b"{}"  # what the worker reads per job: nothing of the job itself
-
-
-def receive_go(sock: socket.socket) -> list[int]:
-    """The worker's per-job message: the file descriptors of the next child (its job
-    channel and its result pipe). The body is a fixed empty object."""
-    body, fds = _receive_message(sock, 2)
-    if body != GO:
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("unexpected message")
-    return fds
-
-
-def send(sock: socket.socket, message: dict, fd: int | list[int] | None = None) -> None:
-    """Grader side: one length-prefixed JSON message, with file descriptors."""
-    send_bytes(sock, json.dumps(message, separators=(",", ":")).encode("utf-8"), fd)
-
-
-def send_bytes(sock: socket.socket, body: bytes, fd: int | list[int] | None = None) -> None:
-    head = HEADER.pack(len(body))
-    fds = [fd] if isinstance(fd, int) else list(fd or [])
-    if not fds:
-        sock.sendall(head)
-    else:
-        socket.send_fds(sock, [head], fds)
-    sock.sendall(body)
-
-
 def _not_dumpable() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -128,7 +66,7 @@ def _not_dumpable() -> None:
         pass
 
 
-class _Discard(runner.Channel):
+class _Discard(protocol.Channel):
     def send(self, event: dict) -> None:
         return None
 
@@ -254,7 +192,7 @@ def _child(channels: list[int], sock: socket.socket, number: int) -> None:
         job_fd, result_fd = channels
         with socket.socket(fileno=job_fd) as job_channel:
             job, _ = receive(job_channel)
-        channel = runner.Channel(result_fd)
+        channel = protocol.Channel(result_fd)
         runner.apply_limits(job["limits"])
         runner.drop_privileges(job.get("uid"))
         runner.enter_workspace(job, os.path.join("/tmp", f"job-{number}"))
@@ -307,10 +245,7 @@ def _clean_up() -> None:
 
 def main() -> None:
     sock = socket.socket(fileno=os.dup(0))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
+    protocol.quiet_standard_fds()
     _not_dumpable()
     init, _ = receive(sock)
     import matplotlib  # noqa: F401 - imported once, here, for every child

@@ -383,7 +383,7 @@ import calcgrad.grading.runner as runner
 runner.Cell.error = lambda *args, **kwargs: None
 runner.Cell.stream = lambda *args, **kwargs: None
 runner.Channel.send = lambda *args, **kwargs: None
-runner._tamper_flags.__code__ = (lambda *args: set()).__code__
+runner.tamper_flags.__code__ = (lambda *args: set()).__code__
 '''], base="blank")
 A["renamed"] = nb("The reference solutions, in a notebook with another name.", [
     "# nothing hostile: only the file name differs\npass"], base="reference")
