@@ -25,12 +25,12 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from calcgrad import variants
-from calcgrad.grading import backends, trusted
+from calcgrad.grading import backends, nbgrader_selection, submission_files, trusted
 from calcgrad.grading.backends import WARMUP_STANDIN  # noqa: F401 - where it was
 from calcgrad.grading.config import (ConfigurationError, Course, Options,  # noqa: F401
                                      find_course_dir, unknown_assignment)
 from calcgrad.grading.jobs import NotebookJob, TestCell  # noqa: F401 - where they were
-from calcgrad.grading.jobs import JobBuilder
+from calcgrad.grading.jobs import SECRET, JobBuilder
 from calcgrad.grading.judging import Judge
 from calcgrad.grading.nbgrader_steps import AssignmentRecord, Steps
 from calcgrad.grading.run_table import NotebookReport, Row
@@ -82,6 +82,12 @@ class Grader:
         names = list(record.notebooks)
         if not names:
             raise ConfigurationError(f"assignment {assignment!r} has no notebooks")
+        # CALL SITE (nbgrader_selection): only the notebooks nbgrader's --notebook selects
+        # (CourseDirectory.notebook_id); the others keep their autograded files and grades.
+        try:
+            names = nbgrader_selection.selected_notebooks(self.course.coursedir, names)
+        except nbgrader_selection.NoNotebookSelected as exc:
+            raise ConfigurationError(str(exc)) from None
         steps = Steps(self.course.config, self.course.coursedir, record)
         self.jobs.steps = self.writer.steps = steps
         self.backend.check()
@@ -143,6 +149,8 @@ class Grader:
         # The trusted side's imports (torch, matplotlib) while the warm workers start.
         threading.Thread(target=trusted.namespace, daemon=True).start()
         students = self.options.students or self.course.students(self.options.assignment)
+        # CALL SITE (nbgrader_selection): nbgrader's CourseDirectory.student_id glob.
+        students = nbgrader_selection.selected_students(self.course.coursedir, students)
         if not self.options.keep_workers:  # one batch, nothing started yet: sized for it
             self.backend.close()
             self.backend = backends.backend_for(self.options, self.sandbox, self.log,
@@ -180,6 +188,16 @@ class Grader:
             report = NotebookReport(names[0], status=Status.MISSING,
                                     notes=["no submitted folder: nothing written"])
             rows.append(Row(student, 0.0, 0.0, [report], recorded=False))
+        # CALL SITE (nbgrader_selection): with Autograde.create_student = False, a student
+        # the gradebook does not hold is not graded (nbgrader fails that submission).
+        if not nbgrader_selection.creates_students(self.course.config):
+            with self.course.gradebook() as gb:
+                known = {s.id for s in gb.students}
+            for student in [s for s in students if s not in unknown and s not in known]:
+                unknown.append(student)
+                report = NotebookReport(names[0], status=Status.MISSING, notes=[
+                    "not in the gradebook, and Autograde.create_student is False: not graded"])
+                rows.append(Row(student, 0.0, 0.0, [report], recorded=False))
         students = [s for s in students if s not in unknown]
         # Students read and not yet complete: memory does not grow with the class.
         window = 2 * len(slots) + 2
@@ -224,7 +242,8 @@ class Grader:
     def _complete(self, student: str, jobs: list[NotebookJob], on_row) -> Row:
         writer = self.writer
         with _interrupts_held():
-            notes = writer.open_submission(student)
+            # CALL SITE (submission_files): the gathered files go to autograded/ here.
+            notes = writer.open_submission(student, jobs[0].inputs if jobs else None)
             for nbjob in jobs:
                 if nbjob.report.status == Status.GRADER_ERROR:
                     continue
@@ -239,6 +258,15 @@ class Grader:
                     nbjob.report.notes.append(f"{type(exc).__name__}: {exc}"[:300])
                     self.log(f"grader error on {student}/{nbjob.notebook}:\n"
                              + traceback.format_exc())
+            dest = self.course.autograded(student, self.options.assignment)
+            # CALL SITE (submission_files): as `nbgrader autograde --force`, autograded/ holds
+            # only what this run wrote (when every notebook was graded), with nbgrader's
+            # file permissions.
+            kept = writer.kept.pop(student, set()) | {f"{j.notebook}.ipynb" for j in jobs} \
+                | {SECRET}
+            if len(jobs) == len(writer.steps.record.notebooks):
+                submission_files.prune(dest, kept)
+            submission_files.apply_permissions(dest, self.course)
             row = writer.row(student, jobs, notes)
             # Nothing of this student stays in the batch's gradebook session.
             writer.gb.db.expunge_all()

@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
 
-from calcgrad.grading import split, trusted
+from calcgrad.grading import nbgrader_selection, split, submission_files, trusted
 from calcgrad.grading.config import Course
 from calcgrad.grading.nbgrader_steps import Steps, collect_notes
 from calcgrad.grading.protocol import Budget
@@ -48,6 +47,8 @@ class NotebookJob:
     job: dict = field(default_factory=dict)
     tests: dict[int, TestCell] = field(default_factory=dict)
     report: NotebookReport = None
+    # The files next to the notebooks (submission_files), shared by a student's jobs.
+    inputs: submission_files.Inputs | None = None
     run: RunResult | None = None
     budget: Budget | None = None  # output the autograded notebook may still take
 
@@ -76,12 +77,16 @@ class JobBuilder:
         # A submission folder that is (or passes through) a symbolic link is not read.
         safe_folder = not exists or (folder.is_dir() and inside(folder, self.course.root))
         found = find_notebooks(folder, names) if safe_folder and exists else {}
-        extra_note = _extra_files_note(folder, found) if safe_folder and exists else ""
+        # CALL SITE (submission_files): the files nbgrader would copy next to the notebooks
+        # (the student's own, then source/'s, release/'s for the sandbox); written to
+        # autograded/ by GradebookWriter.open_submission, shipped into each sandbox below.
+        inputs = submission_files.gather(self.course, self.assignment,
+                                         folder if safe_folder and exists else None)
         jobs = []
         for name in names:
-            nbjob = NotebookJob(student, name, report=NotebookReport(name))
-            if extra_note and not jobs:
-                nbjob.report.notes.append(extra_note)
+            nbjob = NotebookJob(student, name, report=NotebookReport(name), inputs=inputs)
+            if inputs.notes and not jobs:
+                nbjob.report.notes.extend(inputs.notes[:5])
             jobs.append(nbjob)
             hit = found.get(name)
             if not safe_folder:
@@ -107,6 +112,15 @@ class JobBuilder:
                 nbjob.report.status = Status.CORRUPT
                 nbjob.report.notes.append(f"nbgrader could not read its cells: "
                                           f"{type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            # CALL SITE (nbgrader_selection): a notebook for another kernel is not run.
+            refusal = nbgrader_selection.kernel_refusal(nbjob.nb)
+            if refusal:
+                nbjob.report.status = Status.CORRUPT
+                nbjob.report.notes.append(f"{hit.path.name} not run: {refusal}")
+                continue
+            # CALL SITE (submission_files): the files go into the sandbox's scratch folder.
+            nbjob.job["files"] = inputs.for_sandbox()
         return jobs
 
     def _analyse(self, source: str, known: set[str]) -> tuple:
@@ -191,11 +205,3 @@ class JobBuilder:
                      "variants": {"student": nbjob.student, "enabled": self.variants_enabled}}
 
 
-def _extra_files_note(folder: Path, found: dict) -> str:
-    graded = {f.path.name for f in found.values() if f.path is not None}
-    others = [p.name for p in sorted(folder.iterdir())
-              if p.name not in graded and p.name not in ("timestamp.txt", SECRET)]
-    if not others:
-        return ""
-    shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-    return f"ignored {len(others)} other file(s) next to the notebook: {shown}"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from calcgrad.grading import submission_files
 from calcgrad.grading.run_table import NotebookReport
 
 
@@ -57,10 +58,20 @@ class SandboxedExecute(NbGraderPreprocessor):
         submitted = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
                      if c.metadata.get("nbgrader", {}).get("grade_id")}
         grader.plan(nbjob, nb, submitted)
+        # CALL SITE (submission_files): the released data files and the student's own files
+        # go into the sandbox's scratch folder, next to the notebook, as nbgrader would run
+        # it in autograded/ among them.
+        assignment, student = info["assignment"], info["student"]
+        inputs = submission_files.gather(course, assignment, course.submitted(student, assignment))
+        nbjob.job["files"] = inputs.for_sandbox()
         try:
             nbjob.run = grader.execute(nbjob, 0)
         finally:
             grader.close_workers()
+        # CALL SITE (submission_files): what the notebook wrote stays in autograded/.
+        written = submission_files.produced(nbjob.run.files, nbjob.report.notes)
+        submission_files.write_autograded(course.autograded(student, assignment), written,
+                                          nbjob.report.notes)
         grader.fill_outputs(nbjob)
         status = nbjob.report.status or "graded"
         for note in nbjob.report.summary():

@@ -104,8 +104,9 @@ def _recorded_swaps() -> dict[type, type]:
         def preprocess(self, nb, resources):
             info = resources["nbgrader"]
             kernelspec = self.record.find_notebook(info["notebook"], info["assignment"]).kernelspec
-            if kernelspec:
-                nb.metadata["kernelspec"] = json.loads(kernelspec)
+            kernelspec = json.loads(kernelspec) if kernelspec is not None else None
+            if kernelspec:  # as nbgrader: a source without one ("{}") leaves the submission's
+                nb.metadata["kernelspec"] = kernelspec
             return nb, resources
 
     class RecordedOverwriteCells(OverwriteCells):

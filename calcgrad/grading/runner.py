@@ -24,7 +24,7 @@ import time
 import types
 
 from calcgrad import variants
-from calcgrad.grading import capture, protocol, tamper
+from calcgrad.grading import capture, protocol, submission_files, tamper
 from calcgrad.grading.capture import CapturedStream, Cell
 from calcgrad.grading.protocol import MAX_JOB_BYTES, Budget, Channel
 from calcgrad.grading.tamper import Machinery, tamper_flags, watch_snapshot
@@ -267,7 +267,11 @@ def run_job(job: dict, channel: Channel) -> None:
         send({"event": "cell", "index": index, "outputs": cell.outputs,
               "records": cell.records, "flags": sorted(cell.flags),
               "seconds": round(time.monotonic() - started, 3)})
-    send({"event": "end"})
+    # The files the notebook wrote or changed next to it (kept in autograded/, as nbgrader
+    # keeps them); checked again by the grader, which never trusts this list.
+    name = os.path.basename(str(job.get("notebook_name") or "notebook.ipynb"))
+    send({"event": "end", "files": submission_files.collect(job.get("_placed") or {}, {name},
+                                                              job.get("_workdir"))})
 
 
 def enter_workspace(job: dict, home: str) -> None:
@@ -286,6 +290,10 @@ def enter_workspace(job: dict, home: str) -> None:
         os.environ[variants.ID_VARIABLE] = str(who["student"])
     os.environ[variants.ENABLED_VARIABLE] = "0" if who.get("enabled") is False else "1"
     name = os.path.basename(str(job.get("notebook_name") or "notebook.ipynb"))
+    # The released data files and the student's own files, next to the notebook
+    # (calcgrad.grading.submission_files; `collect` at the end sends back what changed).
+    job["_workdir"] = os.getcwd()
+    job["_placed"] = submission_files.place(job)
     if job.get("notebook_text"):
         with open(name, "w", encoding="utf-8") as fh:
             fh.write(job["notebook_text"])

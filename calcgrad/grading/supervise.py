@@ -58,6 +58,9 @@ class RunResult:
     seconds: float = 0.0
     returncode: int | None = None
     crashes: list[Crash] = field(default_factory=list)  # earlier runs that stopped
+    # What the notebook wrote next to it, as the runner's last event lists it (untrusted:
+    # calcgrad.grading.submission_files.produced checks it before anything is written).
+    files: list = field(default_factory=list)
 
 
 _LIVE: set[subprocess.Popen] = set()
@@ -149,6 +152,8 @@ class _Reader:
         elif kind == "end" and self.ready and self.current is None \
                 and self.position == len(self.order):
             self.result.ended = True
+            files = event.get("files")  # submission_files.collect's list (checked later)
+            self.result.files = files if isinstance(files, list) else []
         else:
             return self._protocol(f"unexpected {str(kind)[:40]!r} event")
 

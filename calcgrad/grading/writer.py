@@ -16,6 +16,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from calcgrad.grading import outputs as out
+from calcgrad.grading import submission_files
 from calcgrad.grading.config import Course
 from calcgrad.grading.files import atomic_write
 from calcgrad.grading.jobs import SECRET, NotebookJob
@@ -32,12 +33,15 @@ class GradebookWriter:
         self.course, self.assignment = course, assignment
         self.steps: Steps | None = None  # once the gradebook is known to hold the assignment
         self.gb = None
+        # Per student being saved: what this run wrote into autograded/ (the rest is pruned).
+        self.kept: dict[str, set[str]] = {}
 
     def _autograded(self, student: str):
         return self.course.autograded(student, self.assignment)
 
-    def open_submission(self, student: str) -> list[str]:
-        """The student and their submission in the gradebook (with its timestamp); notes."""
+    def open_submission(self, student: str, inputs=None) -> list[str]:
+        """The student and their submission in the gradebook (with its timestamp); notes.
+        `inputs`: the files gathered next to the notebooks (submission_files)."""
         notes = []
         folder = self.course.submitted(student, self.assignment)
         timestamp, note = read_timestamp(folder) if folder.is_dir() else (None, "")
@@ -49,8 +53,10 @@ class GradebookWriter:
         else:
             self.gb.update_or_create_submission(self.assignment, student)
         dest = self._autograded(student)
-        if timestamp:
-            atomic_write(dest / "timestamp.txt", timestamp.isoformat(" "), read_only=True)
+        # CALL SITE (submission_files): the submitted files (timestamp.txt verbatim, as
+        # nbgrader copies it), then source/'s over them, into autograded/.
+        self.kept[student] = submission_files.write_autograded(
+            dest, (inputs or submission_files.Inputs()).files, notes)
         # nbgrader's exchange names released feedback after this secret (release_feedback).
         if folder.is_dir() and os.path.lexists(folder / SECRET):
             try:
@@ -66,8 +72,14 @@ class GradebookWriter:
         with collect_notes(nbjob.report.notes):
             nb = self.steps.after(nbjob.nb, nbjob.resources)
             save_grades(self.steps, self.gb, self.assignment, nbjob.student, nbjob.notebook, nb)
-            atomic_write(self._autograded(nbjob.student) / f"{nbjob.notebook}.ipynb",
-                         notebook_text(nb), read_only=True)
+            dest = self._autograded(nbjob.student)
+            # CALL SITE (submission_files): the files the notebook wrote (side effects),
+            # checked, kept next to it as nbgrader keeps them; the notebook is written last.
+            written = submission_files.produced(nbjob.run.files if nbjob.run else [],
+                                                nbjob.report.notes)
+            self.kept.setdefault(nbjob.student, set()).update(
+                submission_files.write_autograded(dest, written, nbjob.report.notes))
+            atomic_write(dest / f"{nbjob.notebook}.ipynb", notebook_text(nb), read_only=True)
         nbjob.nb = nbjob.job = None  # done with: memory stays flat across the class
 
     def zero(self, nbjob: NotebookJob) -> None:

@@ -388,8 +388,17 @@ runner.tamper_flags.__code__ = (lambda *args: set()).__code__
 A["renamed"] = nb("The reference solutions, in a notebook with another name.", [
     "# nothing hostile: only the file name differs\npass"], base="reference")
 A["extra_files"] = nb(
-    "A fake `calcgrad` package next to the notebook, whose checks always pass "
-    "(the kernel's working folder comes first on sys.path).", ["pass"], base="blank")
+    "A fake `calcgrad` package submitted next to the notebook, whose checks always pass: "
+    "the files reach the notebook's folder (as under nbgrader), and the notebook loads the "
+    "fake checks and puts them where the test cells look for `checks`.", ['''
+import importlib.util
+import os
+
+spec = importlib.util.spec_from_file_location("fake_checks", os.path.join("calcgrad", "checks.py"))
+fake = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fake)
+checks = fake  # every test cell's `checks.close(...)` now just prints a tick
+'''], base="blank")
 
 B = {}
 B["patch_checks"] = A["patch_checks"]
