@@ -151,10 +151,8 @@ class Grader:
         students = self.options.students or self.course.students(self.options.assignment)
         # CALL SITE (nbgrader_selection): nbgrader's CourseDirectory.student_id glob.
         students = nbgrader_selection.selected_students(self.course.coursedir, students)
-        if not self.options.keep_workers:  # one batch, nothing started yet: sized for it
-            self.backend.close()
-            self.backend = backends.backend_for(self.options, self.sandbox, self.log,
-                                                notebooks=len(students) * len(names))
+        if not self.options.keep_workers:  # a one-off batch: nothing started yet
+            self.backend = backends.sized(self.backend, len(students) * len(names))
         self.backend.warmup = backends.warmup_cells(self.course, self.options.assignment)
         rows: list[Row] = []
         slots = list(range(max(1, self.options.jobs)))

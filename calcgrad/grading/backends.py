@@ -154,15 +154,20 @@ class DaskBackend(Backend):
         cluster.disconnect(self.address)
 
 
-def backend_for(options: Options, sandbox: Sandbox, log=print,
-                notebooks: int | None = None) -> Backend:
-    """The backend for a batch of `notebooks` notebooks (None: not known yet, or open-ended)."""
+def backend_for(options: Options, sandbox: Sandbox, log=print) -> Backend:
     if options.dask_scheduler:
         return DaskBackend(sandbox, options.limits, options.dask_scheduler, options.warm, log)
-    small = notebooks is not None and notebooks <= COLD_BATCH
-    if options.warm and sandbox.enabled and not small:
+    if options.warm and sandbox.enabled:
         return WarmBackend(sandbox, options.limits, log)
     return ColdBackend(sandbox, options.limits, log)
+
+
+def sized(backend: Backend, notebooks: int) -> Backend:
+    """The backend for a one-off batch of `notebooks` notebooks: local warm workers not yet
+    started give way to one sandbox per notebook when there are at most COLD_BATCH."""
+    if type(backend) is WarmBackend and notebooks <= COLD_BATCH:
+        return ColdBackend(backend.sandbox, backend.limits, backend.log)
+    return backend
 
 
 def execute(backend: Backend, job: dict, slot: int) -> RunResult:
