@@ -7,8 +7,11 @@ Everything here works on a copy of the course (`nbgrader_config.py` and
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
+import tempfile
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -60,10 +63,43 @@ def new_course(folder: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Path
     return folder
 
 
+# Generations already made in this process, by what they were made from (see `generate`).
+_GENERATED: dict[str, Path] = {}
+
+
+def _inputs_digest(course: Path, assignment: str) -> str:
+    """What a generation depends on: the course's config and the assignment's source files."""
+    digest = hashlib.sha256((course / "nbgrader_config.py").read_bytes())
+    digest.update(assignment.encode())
+    for path in sorted((course / "source" / assignment).rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(course)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def generate(course: Path, assignment: str) -> Path:
-    """`nbgrader generate_assignment`; returns the release folder."""
+    """`nbgrader generate_assignment`; returns the release folder.
+
+    In a fresh course folder (no gradebook yet), a generation this process already made from
+    the same config and source is copied (its gradebook and release folder) instead of being
+    made again: nbgrader takes seconds for what would be the same files."""
+    course = Path(course)
+    release = course / "release" / assignment
+    fresh = not (course / "gradebook.db").exists() and not release.exists()
+    key = _inputs_digest(course, assignment) if fresh else ""
+    made = _GENERATED.get(key)
+    if made is not None:
+        shutil.copy(made / "gradebook.db", course / "gradebook.db")
+        shutil.copytree(made / "release" / assignment, release)
+        return release
     nbgrader(course, "generate_assignment", assignment, "--force")
-    return Path(course) / "release" / assignment
+    if fresh and (course / "gradebook.db").exists():  # not with a db_url of its own
+        keep = Path(tempfile.mkdtemp(prefix="calcgrad-generated-"))
+        atexit.register(shutil.rmtree, keep, True)
+        shutil.copy(course / "gradebook.db", keep / "gradebook.db")
+        shutil.copytree(release, keep / "release" / assignment)
+        _GENERATED[key] = keep
+    return release
 
 
 def submit(course: Path, assignment: str, student: str, notebook: Path,
