@@ -25,8 +25,8 @@ lint: setup
 	$(BIN)/ruff check .
 
 nbval: setup
-	$(BIN)/pytest -q --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
-	$(BIN)/pytest -q --nbval-lax source
+	$(BIN)/pytest -q -n 2 --dist loadfile --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(BIN)/pytest -q -n 2 --dist loadfile --nbval-lax source
 
 test: setup lint
 	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 tests
