@@ -57,3 +57,21 @@ def test_help_all_lists_every_setting(capsys):
     names = CalcgradAutograde.class_traits(config=True)
     assert names and all(f"c.CalcgradAutograde.{name} = " in shown for name in names)
     assert "--cell-timeout" in shown
+
+
+def test_graders_without_flags_read_the_course_settings(tmp_path, monkeypatch):
+    """`calcgrad serve` and SandboxedExecute (nbgrader's autograde, formgrader's button) have
+    no flags: their limits are `course_limits`, the course's c.CalcgradAutograde settings."""
+    from calcgrad.grading import autograde
+    from calcgrad.grading.config import course_limits
+    from calcgrad.serve import engine
+
+    course = course_with(tmp_path, "c.CalcgradAutograde.memory_mib = 3072",
+                         "c.CalcgradAutograde.cell_timeout = 45")
+    limits = course_limits(course)
+    assert (limits.memory_bytes, limits.cell_seconds) == (3072 * MiB, 45.0)
+    seen = []
+    monkeypatch.setattr(autograde.Grader, "__init__",
+                        lambda self, c, options, log=print: seen.append(options.limits))
+    engine.AssignmentEngine(course, "a1", jobs=1, log=print)
+    assert seen == [limits]

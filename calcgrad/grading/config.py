@@ -194,3 +194,10 @@ class CalcgradAutograde(Configurable):
                       scratch_bytes=self.scratch_mib * MiB,
                       output_cell_bytes=self.output_limit,
                       output_notebook_bytes=self.output_limit * 8)
+
+
+def course_limits(course: Course) -> Limits:
+    """The course's limits (c.CalcgradAutograde, and nbgrader's Execute.timeout for the cell
+    time when that is not set), for graders without command-line flags: formgrader's button
+    through SandboxedExecute, and `calcgrad serve`."""
+    return CalcgradAutograde(config=course.config).limits(course.config)

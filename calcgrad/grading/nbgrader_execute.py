@@ -44,13 +44,14 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         from calcgrad.grading.autograde import Grader
-        from calcgrad.grading.config import Course, Options, find_course_dir
+        from calcgrad.grading.config import Course, Options, course_limits, find_course_dir
         from calcgrad.grading.jobs import NotebookJob
 
         info = resources["nbgrader"]
         root = self.config.get("CourseDirectory", {}).get("root") or find_course_dir()
         course = Course.load(Path(root))
-        grader = Grader(course, Options(info["assignment"], jobs=1, warm=False),
+        grader = Grader(course, Options(info["assignment"], jobs=1, warm=False,
+                                        limits=course_limits(course)),
                         log=self.log.warning)
         grader.check()
         nbjob = NotebookJob(info["student"], info["notebook"],

@@ -11,16 +11,8 @@ from __future__ import annotations
 
 from calcgrad.grading.autograde import (  # noqa: F401 - re-exported for calcgrad.serve
     ConfigurationError, Course, Grader, Options, find_course_dir)
+from calcgrad.grading.config import course_limits
 from calcgrad.grading.feedback import write_feedback
-from calcgrad.grading.limits import Limits
-
-
-def limits_of(course) -> Limits:
-    """`calcgrad autograde`'s default limits, with nbgrader's per-cell timeout."""
-    configured = course.config.get("Execute", {}).get("timeout")
-    cell = float(configured) if isinstance(configured, (int, float)) and configured else \
-        Limits().cell_seconds
-    return Limits(cell_seconds=cell)
 
 
 class AssignmentEngine:
@@ -29,7 +21,7 @@ class AssignmentEngine:
     def __init__(self, course, assignment: str, jobs: int, log, sandbox: bool = True,
                  dask_scheduler: str | None = None):
         self.course, self.assignment = course, assignment
-        self.options = Options(assignment, jobs=jobs, limits=limits_of(course),
+        self.options = Options(assignment, jobs=jobs, limits=course_limits(course),
                                sandbox=sandbox, dask_scheduler=dask_scheduler,
                                keep_workers=True)
         self.grader = Grader(course, self.options, log=log)
