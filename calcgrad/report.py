@@ -115,13 +115,15 @@ class Report:
 
 # --- reading ---------------------------------------------------------------------------------
 
-def _source_order(course_dir: Path, assignment: str) -> dict[str, tuple[int, str]]:
+def _source_order(course, assignment: str) -> dict[str, tuple[int, str]]:
     """grade_id -> (position, exercise heading), from the source notebooks when present."""
     import nbformat
 
     order: dict[str, tuple[int, str]] = {}
     heading = ""
-    for path in sorted((course_dir / "source" / assignment).glob("*.ipynb")):
+    folder = Path(course.coursedir.format_path(course.coursedir.source_directory, ".",
+                                               assignment))
+    for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "markdown":
@@ -145,12 +147,12 @@ def message_of(output: dict) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1] + "\u2026"
 
 
-def failure_messages(course_dir: Path, assignment: str, student: str) -> dict[str, str]:
+def failure_messages(course, assignment: str, student: str) -> dict[str, str]:
     """grade_id -> the error message of each graded test cell that raised, for one student."""
     import nbformat
 
     out: dict[str, str] = {}
-    for path in sorted((course_dir / "autograded" / student / assignment).glob("*.ipynb")):
+    for path in sorted(course.autograded(student, assignment).glob("*.ipynb")):
         try:
             nb = nbformat.read(path, as_version=4)
         except (OSError, ValueError):
@@ -165,10 +167,10 @@ def failure_messages(course_dir: Path, assignment: str, student: str) -> dict[st
     return out
 
 
-def placeholder_status(course_dir: Path, assignment: str, student: str) -> str | None:
+def placeholder_status(course, assignment: str, student: str) -> str | None:
     """"corrupt" or "missing" when calcgrad autograde wrote a placeholder for one of the
     student's notebooks (nothing of it could be run); None otherwise."""
-    for path in sorted((course_dir / "autograded" / student / assignment).glob("*.ipynb")):
+    for path in sorted(course.autograded(student, assignment).glob("*.ipynb")):
         try:
             with open(path, encoding="utf-8") as fh:
                 status = json.load(fh).get("metadata", {}).get("calcgrad", {}).get("placeholder")
@@ -214,7 +216,7 @@ def build(course_dir: Path | None, assignment: str, status_csv: Path | None = No
     engine_csv = run_table.csv_path(graded, assignment)
     status_csv = status_csv or (engine_csv if engine_csv.exists() else None)
     statuses = read_statuses(status_csv)
-    order = _source_order(course_dir, assignment)
+    order = _source_order(graded, assignment)
 
     with graded.gradebook() as gb:
         assignment_row = gb.find_assignment(assignment)
@@ -233,7 +235,7 @@ def build(course_dir: Path | None, assignment: str, status_csv: Path | None = No
                     cells[g.name] = None if pending else float(g.score)
             status, notes = statuses.get(sub.student_id, ("graded", ""))
             if status == "graded":  # a status CSV from before this run, or none
-                status = placeholder_status(course_dir, assignment, sub.student_id) or status
+                status = placeholder_status(graded, assignment, sub.student_id) or status
             students.append(StudentRow(sub.student_id, status, float(sub.score),
                                        float(sub.max_score), cells, notes))
     seen = {s.student for s in students}
@@ -249,7 +251,7 @@ def build(course_dir: Path | None, assignment: str, status_csv: Path | None = No
     readable = [s for s in students if s.status not in UNREADABLE]
 
     ids = sorted(kinds, key=lambda g: (order.get(g, (len(order), ""))[0], g))
-    messages = {s.student: failure_messages(course_dir, assignment, s.student) for s in readable}
+    messages = {s.student: failure_messages(graded, assignment, s.student) for s in readable}
     cells = []
     for gid in ids:
         kind, points = kinds[gid]

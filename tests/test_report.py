@@ -211,3 +211,25 @@ def test_a_course_with_its_own_db_url(graded, tmp_path, monkeypatch):
     with open(books / engine_csv, newline="", encoding="utf-8") as fh:
         statuses = {row["student"]: row["status"] for row in csv.DictReader(fh)}
     assert {s["student"]: s["status"] for s in data["students"]} == statuses
+
+
+def test_a_course_with_its_own_folder_names(graded, written, tmp_path):
+    """The report reads source and autograded notebooks where the course's config puts them
+    (nbgrader's CourseDirectory.source_directory and autograded_directory)."""
+    import shutil
+
+    root, _ = graded
+    moved = tmp_path / "course"
+    shutil.copytree(root, moved, symlinks=True)
+    (moved / "source").rename(moved / "masters")
+    (moved / "autograded").rename(moved / "marked")
+    with open(moved / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write("\nc.CourseDirectory.source_directory = 'masters'\n"
+                 "c.CourseDirectory.autograded_directory = 'marked'\n")
+    out = tmp_path / "out"
+    assert report.main([ASSIGNMENT, "--course-dir", str(moved), "--out", str(out)]) == 0
+    data = json.loads((out / "report.json").read_text())
+    _, before = written
+    assert [(c["grade_id"], c["failures"]) for c in data["cells"]] == \
+        [(c["grade_id"], c["failures"]) for c in before["cells"]]
+    assert any(c["failures"] for c in data["cells"]), "no failure message was read"
