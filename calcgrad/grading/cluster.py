@@ -270,8 +270,8 @@ class Cluster:
             try:
                 return future.result(timeout=1.0)
             except TimeoutError:
-                if future.done():
-                    raise
+                if future.done():  # it came back just after the wait ran out
+                    return future.result()
                 if self.client.status not in ("closing", "closed"):
                     continue
             except CancelledError:
