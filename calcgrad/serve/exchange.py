@@ -76,14 +76,10 @@ def _symlinks(folder: Path) -> list[str]:
     return found
 
 
-class Inbound:
-    """nbgrader's exchange inbound folder of one course."""
+class _Watched:
+    """Where submissions arrive: `folder`, watched for file events."""
 
-    def __init__(self, course, log: logging.Logger):
-        self.course, self.config, self.log = course, course.config, log
-        probe = _exchange(self.config, "Collect", "", "", log)
-        self.root = Path(probe.root)
-        self.folder = self.root / course.coursedir.course_id / "inbound"
+    folder: Path
 
     @property
     def watched(self) -> Path:
@@ -92,15 +88,27 @@ class Inbound:
     def exists(self) -> bool:
         return self.folder.is_dir()
 
+    def _parts(self, path: Path) -> tuple[str, ...]:
+        """The parts of an event's path below `folder` (none when it is not below it)."""
+        try:
+            return Path(path).relative_to(self.folder).parts
+        except ValueError:
+            return ()
+
+
+class Inbound(_Watched):
+    """nbgrader's exchange inbound folder of one course."""
+
+    def __init__(self, course, log: logging.Logger):
+        self.course, self.config, self.log = course, course.config, log
+        probe = _exchange(self.config, "Collect", "", "", log)
+        self.root = Path(probe.root)
+        self.folder = self.root / course.coursedir.course_id / "inbound"
+
     def attempt_of(self, path: Path) -> tuple[str, str] | None:
         """(student, assignment) of a file event's path inside inbound/, or None."""
-        try:
-            rel = Path(path).relative_to(self.folder)
-        except ValueError:
-            return None
-        if not rel.parts:
-            return None
-        parsed = parse_name(rel.parts[0])
+        parts = self._parts(path)
+        parsed = parse_name(parts[0]) if parts else None
         return (parsed[0], parsed[1]) if parsed else None
 
     def latest(self, assignments: set[str] | None = None) -> dict[tuple[str, str], Attempt]:
@@ -154,7 +162,7 @@ class Inbound:
         _exchange(self.config, "ReleaseFeedback", student, assignment, self.log).start()
 
 
-class Submitted:
+class Submitted(_Watched):
     """No exchange: submitted/<student>/<assignment>/ as the instructor fills it."""
 
     def __init__(self, course, log: logging.Logger):
@@ -162,19 +170,9 @@ class Submitted:
         cd = course.coursedir
         self.folder = Path(cd.format_path(cd.submitted_directory, ".", ".")).resolve()
 
-    @property
-    def watched(self) -> Path:
-        return self.folder
-
-    def exists(self) -> bool:
-        return self.folder.is_dir()
-
     def attempt_of(self, path: Path) -> tuple[str, str] | None:
-        try:
-            rel = Path(path).relative_to(self.folder)
-        except ValueError:
-            return None
-        return (rel.parts[0], rel.parts[1]) if len(rel.parts) >= 2 else None
+        parts = self._parts(path)
+        return (parts[0], parts[1]) if len(parts) >= 2 else None
 
     def fingerprint(self, student: str, assignment: str) -> Attempt | None:
         folder = self.folder / student / assignment
